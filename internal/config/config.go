@@ -1,0 +1,168 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is the complete runtime configuration of a Portcullis server.
+type Config struct {
+	// Listen is the host:port the HTTP server binds to.
+	Listen string `koanf:"listen" yaml:"listen"`
+	// DataDir holds the database and key material.
+	DataDir string `koanf:"data_dir" yaml:"data_dir"`
+	// PublicURL is the externally visible base URL (the OIDC issuer). Empty
+	// means it is derived from Listen; see EffectivePublicURL.
+	PublicURL string `koanf:"public_url" yaml:"public_url"`
+	// TrustedProxies lists the CIDRs or single IPs whose forwarding headers
+	// are believed. Empty means none, i.e. the TCP peer is the client.
+	TrustedProxies []string  `koanf:"trusted_proxies" yaml:"trusted_proxies"`
+	Passwords      Passwords `koanf:"passwords" yaml:"passwords"`
+	Tokens         Tokens    `koanf:"tokens" yaml:"tokens"`
+	SignInLog      SignInLog `koanf:"signin_log" yaml:"signin_log"`
+	Log            Log       `koanf:"log" yaml:"log"`
+}
+
+// Passwords configures password hashing and the password policy.
+type Passwords struct {
+	Argon2 Argon2 `koanf:"argon2" yaml:"argon2"`
+	// HashConcurrency bounds how many hashes run at once; 0 means one per
+	// CPU. Argon2id is memory-hard, so this also bounds hashing memory to
+	// roughly HashConcurrency * Argon2.MemoryKiB.
+	HashConcurrency int `koanf:"hash_concurrency" yaml:"hash_concurrency"`
+	// HashQueue is the maximum number of verifications waiting for a worker;
+	// beyond it requests are shed instead of piling up.
+	HashQueue int `koanf:"hash_queue" yaml:"hash_queue"`
+	// HashQueueTimeout is how long a verification may wait for a worker.
+	HashQueueTimeout time.Duration `koanf:"hash_queue_timeout" yaml:"hash_queue_timeout"`
+	// MinLength is the minimum password length in characters.
+	MinLength int `koanf:"min_length" yaml:"min_length"`
+}
+
+// Argon2 holds the Argon2id cost parameters used for new password hashes.
+type Argon2 struct {
+	MemoryKiB   uint32 `koanf:"memory_kib" yaml:"memory_kib"`
+	Iterations  uint32 `koanf:"iterations" yaml:"iterations"`
+	Parallelism uint8  `koanf:"parallelism" yaml:"parallelism"`
+}
+
+// Tokens configures the lifetimes of issued tokens.
+type Tokens struct {
+	AccessTokenLifetime  time.Duration `koanf:"access_token_lifetime" yaml:"access_token_lifetime"`
+	IDTokenLifetime      time.Duration `koanf:"id_token_lifetime" yaml:"id_token_lifetime"`
+	RefreshTokenLifetime time.Duration `koanf:"refresh_token_lifetime" yaml:"refresh_token_lifetime"`
+}
+
+// SignInLog configures the asynchronous, group-committed sign-in log.
+type SignInLog struct {
+	// BatchSize is the maximum number of records written per commit.
+	BatchSize int `koanf:"batch_size" yaml:"batch_size"`
+	// QueueSize is the maximum number of records waiting to be written.
+	QueueSize int `koanf:"queue_size" yaml:"queue_size"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `koanf:"level" yaml:"level"`   // debug, info, warn or error
+	Format string `koanf:"format" yaml:"format"` // json or text
+}
+
+// Defaults returns the built-in configuration. It is safe to modify the
+// result; every call returns a fresh value.
+func Defaults() Config {
+	return Config{
+		// Loopback by default so a fresh install is not reachable from the
+		// network before the operator has decided to expose it.
+		Listen:  "127.0.0.1:8080",
+		DataDir: "portcullis-data",
+		Passwords: Passwords{
+			// OWASP's recommended Argon2id minimum (19 MiB, t=2, p=1).
+			Argon2:           Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+			HashQueue:        64,
+			HashQueueTimeout: 2 * time.Second,
+			MinLength:        8,
+		},
+		Tokens: Tokens{
+			AccessTokenLifetime:  time.Hour,
+			IDTokenLifetime:      time.Hour,
+			RefreshTokenLifetime: 90 * 24 * time.Hour,
+		},
+		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+}
+
+// HashWorkers returns the number of concurrent password hash workers:
+// Passwords.HashConcurrency, or the number of CPUs when it is 0 (or invalid),
+// since hashing is CPU-bound and more workers than CPUs only add memory use.
+func (c Config) HashWorkers() int {
+	if c.Passwords.HashConcurrency > 0 {
+		return c.Passwords.HashConcurrency
+	}
+	return runtime.NumCPU()
+}
+
+// EffectivePublicURL returns the externally visible base URL without a
+// trailing slash, so callers can append paths like "/authorize" directly.
+// When PublicURL is empty it is "http://" + Listen, except that an empty or
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") is replaced by
+// "localhost": such a URL would be unusable as an issuer or redirect target.
+func (c Config) EffectivePublicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if host == "" {
+		host = "localhost"
+	} else if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ParseTrustedProxies converts trusted_proxies entries into prefixes. A
+// single address becomes a /32 (IPv4) or /128 (IPv6) prefix. CIDRs are
+// masked, so "10.1.2.3/8" means 10.0.0.0/8. The error names the first bad
+// entry.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, entry := range list {
+		p, err := parseProxy(entry)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", entry, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(entry string) (netip.Prefix, error) {
+	s := strings.TrimSpace(entry)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("not a valid CIDR prefix: %w", err)
+		}
+		return p.Masked(), nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("not a valid IP address or CIDR prefix: %w", err)
+	}
+	// A zone only has meaning on one host's link; peer addresses seen by the
+	// server carry no zone, so a zoned entry would silently never match.
+	if addr.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("IPv6 zones are not supported")
+	}
+	// Peers arrive as plain IPv4 even on dual-stack sockets, so an
+	// IPv4-mapped entry is normalised to match them.
+	addr = addr.Unmap()
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}

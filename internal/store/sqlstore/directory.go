@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// CreateTenant implements store.Tenants.
+func (db *DB) CreateTenant(ctx context.Context, t store.Tenant) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tenants(id, display_name, created_at) VALUES (?, ?, ?)`,
+			t.ID, t.DisplayName, ts(t.CreatedAt)); err != nil {
+			return err
+		}
+		for i, d := range t.Domains {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_domains(domain, tenant_id, position) VALUES (?, ?, ?)`,
+				d, t.ID, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr(err, "create tenant")
+}
+
+// GetTenant implements store.Tenants.
+func (db *DB) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	err := db.read.QueryRowContext(ctx, `SELECT id, display_name, created_at FROM tenants WHERE id = ?`, id).
+		Scan(&t.ID, &t.DisplayName, &created)
+	if err != nil {
+		return t, mapErr(err, "get tenant")
+	}
+	t.CreatedAt = fromTS(created)
+	t.Domains, err = db.tenantDomains(ctx, t.ID)
+	return t, err
+}
+
+func (db *DB) tenantDomains(ctx context.Context, id string) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY position`, id)
+	if err != nil {
+		return nil, mapErr(err, "tenant domains")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, mapErr(err, "tenant domains")
+		}
+		out = append(out, d)
+	}
+	return out, mapErr(rows.Err(), "tenant domains")
+}
+
+// TenantByDomain implements store.Tenants.
+func (db *DB) TenantByDomain(ctx context.Context, domain string) (store.Tenant, error) {
+	var id string
+	err := db.read.QueryRowContext(ctx, `SELECT tenant_id FROM tenant_domains WHERE domain = ?`, domain).Scan(&id)
+	if err != nil {
+		return store.Tenant{}, mapErr(err, "tenant by domain")
+	}
+	return db.GetTenant(ctx, id)
+}
+
+// ListTenants implements store.Tenants.
+func (db *DB) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, mapErr(err, "list tenants")
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, mapErr(err, "list tenants")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := make([]store.Tenant, 0, len(ids))
+	for _, id := range ids {
+		t, err := db.GetTenant(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+const userColumns = `id, tenant_id, upn, login_key, display_name, mail, COALESCE(mail_key, ''), account_enabled,
+	password_hash, last_password_change, force_change_password, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var enabled, force int
+	var changed, created, updated int64
+	err := row.Scan(&u.ID, &u.TenantID, &u.UserPrincipalName, &u.LoginKey, &u.DisplayName, &u.Mail, &u.MailKey,
+		&enabled, &u.PasswordHash, &changed, &force, &created, &updated)
+	u.AccountEnabled, u.ForceChangePasswordNextSignIn = enabled == 1, force == 1
+	u.LastPasswordChangeDateTime, u.CreatedAt, u.UpdatedAt = fromTS(changed), fromTS(created), fromTS(updated)
+	return u, err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateUsers implements store.Users: one transaction for the whole batch.
+func (db *DB) CreateUsers(ctx context.Context, users ...store.User) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, u := range users {
+			_, err := tx.ExecContext(ctx, `INSERT INTO users(id, tenant_id, upn, login_key, display_name, mail, mail_key,
+				account_enabled, password_hash, last_password_change, force_change_password, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				u.ID, u.TenantID, u.UserPrincipalName, u.LoginKey, u.DisplayName, u.Mail, nullable(u.MailKey),
+				boolInt(u.AccountEnabled), u.PasswordHash, ts(u.LastPasswordChangeDateTime),
+				boolInt(u.ForceChangePasswordNextSignIn), ts(u.CreatedAt), ts(u.UpdatedAt))
+			if err != nil {
+				return mapErr(err, "create user "+u.UserPrincipalName)
+			}
+			if err := insertLoginNames(ctx, tx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr(err, "create users")
+}
+
+func insertLoginNames(ctx context.Context, tx *sql.Tx, u store.User) error {
+	names := []string{u.LoginKey}
+	if u.MailKey != "" && u.MailKey != u.LoginKey {
+		names = append(names, u.MailKey)
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_names(tenant_id, name, user_id) VALUES (?, ?, ?)`,
+			u.TenantID, n, u.ID); err != nil {
+			return mapErr(err, fmt.Sprintf("sign-in name %q of %s", n, u.UserPrincipalName))
+		}
+	}
+	return nil
+}
+
+// GetUser implements store.Users.
+func (db *DB) GetUser(ctx context.Context, tenantID, id string) (store.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	return u, mapErr(err, "get user")
+}
+
+// UserByLogin implements store.Users.
+func (db *DB) UserByLogin(ctx context.Context, tenantID, key string) (store.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id =
+		(SELECT user_id FROM login_names WHERE tenant_id = ? AND name = ?)`, tenantID, key))
+	return u, mapErr(err, "user by login")
+}
+
+// ListUsers implements store.Users.
+func (db *DB) ListUsers(ctx context.Context, tenantID, afterKey string, limit int) ([]store.User, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users
+		WHERE tenant_id = ? AND login_key > ? ORDER BY login_key LIMIT ?`, tenantID, afterKey, limit)
+	if err != nil {
+		return nil, mapErr(err, "list users")
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, mapErr(err, "list users")
+		}
+		out = append(out, u)
+	}
+	return out, mapErr(rows.Err(), "list users")
+}
+
+// UpdateUser implements store.Users: replaces every mutable field.
+func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, login_key = ?, display_name = ?, mail = ?,
+			mail_key = ?, account_enabled = ?, password_hash = ?, last_password_change = ?,
+			force_change_password = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			u.UserPrincipalName, u.LoginKey, u.DisplayName, u.Mail, nullable(u.MailKey), boolInt(u.AccountEnabled),
+			u.PasswordHash, ts(u.LastPasswordChangeDateTime), boolInt(u.ForceChangePasswordNextSignIn),
+			ts(u.UpdatedAt), u.TenantID, u.ID)
+		if err != nil {
+			return mapErr(err, "update user")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("update user %s: %w", u.ID, store.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_names WHERE user_id = ?`, u.ID); err != nil {
+			return mapErr(err, "update user")
+		}
+		return insertLoginNames(ctx, tx, u)
+	})
+	return mapErr(err, "update user")
+}

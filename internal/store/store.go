@@ -1,0 +1,205 @@
+// Package store defines the storage contracts Portcullis depends on: one small
+// interface per concern, the records they exchange and the sentinel errors every
+// backend returns. Backends (sqlstore today; PostgreSQL and Redis later) must pass
+// the exported conformance suites in package storetest, so the services above
+// never care which backend is in use.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them so callers can use errors.Is.
+var (
+	// ErrNotFound means the record asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule would be broken (duplicate UPN, client ID...).
+	ErrConflict = errors.New("conflict")
+)
+
+// Tenant is a directory: its users and apps, and the domains it owns.
+type Tenant struct {
+	ID          string // GUID
+	DisplayName string
+	Domains     []string // verified domains, normalised (lower-case); Domains[0] is the default
+	CreatedAt   time.Time
+}
+
+// User is a member of a tenant. LoginKey and MailKey are the normalised
+// identifiers used for lookups, so every variant of a name reaches one account.
+type User struct {
+	ID                            string // GUID, Graph's id / the token's oid
+	TenantID                      string
+	UserPrincipalName             string // as entered, NFKC-normalised
+	LoginKey                      string // case-folded UPN: unique per tenant
+	DisplayName                   string
+	Mail                          string
+	MailKey                       string // case-folded mail: unique per tenant when set
+	AccountEnabled                bool
+	PasswordHash                  string // PHC string (argon2id) or bcrypt; empty when no password is set
+	LastPasswordChangeDateTime    time.Time
+	ForceChangePasswordNextSignIn bool
+	CreatedAt                     time.Time
+	UpdatedAt                     time.Time
+}
+
+// ClientSecret is a confidential app's credential. Only a hash is stored.
+type ClientSecret struct {
+	ID        string // GUID (Graph's keyId)
+	Hash      string // hex SHA-256 of the secret: secrets are 256-bit random, so a slow hash adds nothing
+	Hint      string // first characters, shown to admins to tell secrets apart
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Grant types an app may be allowed to use.
+const (
+	GrantPassword          = "password"
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// App is an application registration (and its service principal, merged).
+type App struct {
+	ClientID      string // GUID, Graph's appId
+	TenantID      string
+	DisplayName   string
+	Public        bool // public clients hold no secret
+	Secrets       []ClientSecret
+	RedirectURIs  []string
+	AllowedGrants []string
+	CreatedAt     time.Time
+}
+
+// Allows reports whether the app may use the grant type.
+func (a App) Allows(grant string) bool {
+	for _, g := range a.AllowedGrants {
+		if g == grant {
+			return true
+		}
+	}
+	return false
+}
+
+// SigningKey is a token-signing key. A retired key no longer signs but stays
+// published until PublishUntil, so tokens it signed still verify.
+type SigningKey struct {
+	ID           string // kid
+	Algorithm    string // RS256
+	PrivateKey   []byte // PKCS#8 DER
+	CreatedAt    time.Time
+	RetiredAt    time.Time // zero while active
+	PublishUntil time.Time // zero while active
+}
+
+// RefreshToken is an issued refresh token; only its hash is stored.
+type RefreshToken struct {
+	ID        string
+	Hash      string // hex SHA-256 of the opaque token
+	FamilyID  string // every rotation of one grant shares a family
+	TenantID  string
+	UserID    string
+	ClientID  string
+	Scopes    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while valid
+}
+
+// SignInRow is one sign-in log record: indexed columns plus the full record as
+// JSON (the Graph signIn shape owned by package signinlog).
+type SignInRow struct {
+	ID            string
+	CreatedAt     time.Time
+	TenantID      string
+	UserID        string
+	UPN           string
+	AppID         string
+	IPAddress     string
+	ErrorCode     int
+	CorrelationID string
+	Body          []byte
+}
+
+// SignInQuery selects sign-in rows, newest first.
+type SignInQuery struct {
+	TenantID      string
+	UserID        string // "" = any
+	UPN           string // "" = any; matched exactly against the normalised UPN
+	ErrorCode     *int
+	CorrelationID string
+	Since         time.Time
+	Limit         int // <= 0 means 100
+}
+
+// Tenants stores tenants and their domains.
+type Tenants interface {
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+}
+
+// Users stores users. CreateUsers is atomic: all are created or none.
+type Users interface {
+	CreateUsers(ctx context.Context, users ...User) error
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	// UserByLogin finds a user by normalised UPN or mail.
+	UserByLogin(ctx context.Context, tenantID, key string) (User, error)
+	// ListUsers returns users ordered by LoginKey, after the given key (paging).
+	ListUsers(ctx context.Context, tenantID, afterKey string, limit int) ([]User, error)
+	UpdateUser(ctx context.Context, u User) error
+}
+
+// Apps stores application registrations.
+type Apps interface {
+	CreateApp(ctx context.Context, a App) error
+	// GetApp finds an app by client ID in any tenant.
+	GetApp(ctx context.Context, clientID string) (App, error)
+	ListApps(ctx context.Context, tenantID string) ([]App, error)
+	UpdateApp(ctx context.Context, a App) error
+}
+
+// Keys stores signing keys.
+type Keys interface {
+	CreateKey(ctx context.Context, k SigningKey) error
+	ListKeys(ctx context.Context) ([]SigningKey, error) // newest first
+	// RotateKeys atomically retires every active key (publishing it until
+	// publishUntil) and stores next as the only active key.
+	RotateKeys(ctx context.Context, next SigningKey, publishUntil time.Time) error
+}
+
+// RefreshTokens stores refresh token hashes.
+type RefreshTokens interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error)
+	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+}
+
+// SignInLogs stores the sign-in log. AppendSignIns is one durable transaction.
+type SignInLogs interface {
+	AppendSignIns(ctx context.Context, rows []SignInRow) error
+	GetSignIn(ctx context.Context, tenantID, id string) (SignInRow, error)
+	QuerySignIns(ctx context.Context, q SignInQuery) ([]SignInRow, error)
+}
+
+// Secrets stores server-side secret material (HMAC keys and the like).
+type Secrets interface {
+	// Secret returns the named secret, creating it with gen on first use.
+	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	Tenants
+	Users
+	Apps
+	Keys
+	RefreshTokens
+	SignInLogs
+	Secrets
+	Close() error
+}

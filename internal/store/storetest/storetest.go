@@ -1,0 +1,100 @@
+// Package storetest holds the storage conformance suites. Every backend runs
+// them unchanged from a tiny test file, so the services above can rely on the
+// contracts in package store whichever backend is configured.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// Factory returns a fresh, empty store; it registers its own cleanup.
+type Factory func(t *testing.T) store.Store
+
+// RunAll runs every suite.
+func RunAll(t *testing.T, newStore Factory) {
+	t.Run("Tenants", func(t *testing.T) { Tenants(t, newStore) })
+	t.Run("Users", func(t *testing.T) { Users(t, newStore) })
+	t.Run("Apps", func(t *testing.T) { Apps(t, newStore) })
+	t.Run("Keys", func(t *testing.T) { Keys(t, newStore) })
+	t.Run("RefreshTokens", func(t *testing.T) { RefreshTokens(t, newStore) })
+	t.Run("SignInLogs", func(t *testing.T) { SignInLogs(t, newStore) })
+	t.Run("Secrets", func(t *testing.T) { Secrets(t, newStore) })
+	t.Run("Concurrency", func(t *testing.T) { Concurrency(t, newStore) })
+}
+
+// base is a fixed instant with microsecond precision, the resolution every
+// backend must preserve.
+var base = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+
+var idSeq int
+
+func newID() string {
+	idSeq++
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", idSeq)
+}
+
+func seedTenant(t *testing.T, s store.Store, domains ...string) store.Tenant {
+	t.Helper()
+	tn := store.Tenant{ID: newID(), DisplayName: "Contoso", Domains: domains, CreatedAt: base}
+	if err := s.CreateTenant(context.Background(), tn); err != nil {
+		t.Fatalf("CreateTenant: %v", err)
+	}
+	return tn
+}
+
+func newUser(tenantID, upn string) store.User {
+	return store.User{
+		ID: newID(), TenantID: tenantID, UserPrincipalName: upn, LoginKey: upn, DisplayName: "User " + upn,
+		AccountEnabled: true, PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+		LastPasswordChangeDateTime: base, CreatedAt: base, UpdatedAt: base,
+	}
+}
+
+func wantErr(t *testing.T, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func must(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Tenants checks tenant creation and lookup by ID and domain.
+func Tenants(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	s := newStore(t)
+	tn := seedTenant(t, s, "contoso.test", "contoso.example")
+	got, err := s.GetTenant(ctx, tn.ID)
+	must(t, err, "GetTenant")
+	if got.DisplayName != tn.DisplayName || len(got.Domains) != 2 || got.Domains[0] != "contoso.test" ||
+		!got.CreatedAt.Equal(base) {
+		t.Fatalf("GetTenant = %+v, want %+v", got, tn)
+	}
+	byDomain, err := s.TenantByDomain(ctx, "contoso.example")
+	must(t, err, "TenantByDomain")
+	if byDomain.ID != tn.ID {
+		t.Fatalf("TenantByDomain = %s, want %s", byDomain.ID, tn.ID)
+	}
+	_, err = s.TenantByDomain(ctx, "fabrikam.test")
+	wantErr(t, err, store.ErrNotFound, "unknown domain")
+	_, err = s.GetTenant(ctx, newID())
+	wantErr(t, err, store.ErrNotFound, "unknown tenant")
+	err = s.CreateTenant(ctx, store.Tenant{ID: newID(), DisplayName: "Other", Domains: []string{"contoso.test"}, CreatedAt: base})
+	wantErr(t, err, store.ErrConflict, "domain claimed twice")
+	all, err := s.ListTenants(ctx)
+	must(t, err, "ListTenants")
+	if len(all) != 1 {
+		t.Fatalf("ListTenants = %d tenants, want 1 (the failed create must leave nothing)", len(all))
+	}
+}
