@@ -1,0 +1,190 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// Store is what the directory needs from storage.
+type Store interface {
+	store.Tenants
+	store.Users
+	store.Apps
+}
+
+// Service creates and changes directory objects. It is the only writer of
+// passwords, so the policy and hashing parameters apply everywhere.
+type Service struct {
+	store  Store
+	policy password.Policy
+	params password.Params
+	now    func() time.Time
+}
+
+// NewService returns a directory service.
+func NewService(s Store, policy password.Policy, params password.Params) *Service {
+	return &Service{store: s, policy: policy, params: params, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// WithClock replaces the clock (tests).
+func (s *Service) WithClock(now func() time.Time) *Service { s.now = now; return s }
+
+// Params returns the current hashing parameters.
+func (s *Service) Params() password.Params { return s.params }
+
+// ErrInvalid wraps every input validation failure; the message says which.
+var ErrInvalid = errors.New("invalid input")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// CreateTenant creates a tenant owning domain.
+func (s *Service) CreateTenant(ctx context.Context, displayName, domain string) (store.Tenant, error) {
+	d, err := NormaliseDomain(domain)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	if displayName == "" {
+		displayName = d
+	}
+	t := store.Tenant{ID: uuid.NewString(), DisplayName: displayName, Domains: []string{d}, CreatedAt: s.now()}
+	if err := s.store.CreateTenant(ctx, t); err != nil {
+		return store.Tenant{}, fmt.Errorf("create tenant %s: %w", d, err)
+	}
+	return t, nil
+}
+
+// NewUser describes a user to create. Exactly one of Password and
+// PasswordHash may be set (or neither: no password yet).
+type NewUser struct {
+	UserPrincipalName             string
+	DisplayName                   string
+	Mail                          string
+	Password                      string
+	PasswordHash                  string
+	AccountEnabled                bool
+	ForceChangePasswordNextSignIn bool
+}
+
+// AddUser validates, hashes and stores one user.
+func (s *Service) AddUser(ctx context.Context, t store.Tenant, nu NewUser) (store.User, error) {
+	u, err := s.prepareUser(t, nu)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := s.store.CreateUsers(ctx, u); err != nil {
+		return store.User{}, fmt.Errorf("add user %s: %w", u.UserPrincipalName, err)
+	}
+	return u, nil
+}
+
+// prepareUser turns NewUser into a storable user, hashing a plaintext password.
+func (s *Service) prepareUser(t store.Tenant, nu NewUser) (store.User, error) {
+	upn, err := DisplayUPN(nu.UserPrincipalName)
+	if err != nil {
+		return store.User{}, err
+	}
+	key, _ := LoginKey(upn)
+	if !hasDomain(t, DomainOf(key)) {
+		return store.User{}, invalidf("the domain of %s is not a verified domain of the tenant (%v)", upn, t.Domains)
+	}
+	now := s.now()
+	u := store.User{
+		ID: uuid.NewString(), TenantID: t.ID, UserPrincipalName: upn, LoginKey: key, DisplayName: nu.DisplayName,
+		AccountEnabled: nu.AccountEnabled, ForceChangePasswordNextSignIn: nu.ForceChangePasswordNextSignIn,
+		LastPasswordChangeDateTime: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if u.DisplayName == "" {
+		return store.User{}, invalidf("displayName is required for %s", upn)
+	}
+	if nu.Mail != "" {
+		if u.Mail, err = DisplayUPN(nu.Mail); err != nil {
+			return store.User{}, fmt.Errorf("mail of %s: %w", upn, err)
+		}
+		u.MailKey, _ = LoginKey(u.Mail)
+	}
+	switch {
+	case nu.Password != "" && nu.PasswordHash != "":
+		return store.User{}, invalidf("give either a password or a password hash for %s, not both", upn)
+	case nu.Password != "":
+		if u.PasswordHash, err = s.hashChecked(nu.Password, u); err != nil {
+			return store.User{}, err
+		}
+	case nu.PasswordHash != "":
+		if err := password.CheckHash(nu.PasswordHash); err != nil {
+			return store.User{}, invalidf("password hash for %s: %v", upn, err)
+		}
+		u.PasswordHash = nu.PasswordHash
+	}
+	return u, nil
+}
+
+func hasDomain(t store.Tenant, domain string) bool {
+	for _, d := range t.Domains {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// hashChecked applies the password policy, then hashes.
+func (s *Service) hashChecked(plain string, u store.User) (string, error) {
+	if err := s.policy.Check(plain, password.Subject{UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail}); err != nil {
+		return "", fmt.Errorf("%w: password for %s rejected: %w", ErrInvalid, u.UserPrincipalName, err)
+	}
+	h, err := password.Hash(plain, s.params)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+// FindUser resolves a UPN, mail or object ID to a user of the tenant.
+func (s *Service) FindUser(ctx context.Context, t store.Tenant, ref string) (store.User, error) {
+	if _, err := uuid.Parse(ref); err == nil {
+		return s.store.GetUser(ctx, t.ID, ref)
+	}
+	key, err := LoginKey(ref)
+	if err != nil {
+		return store.User{}, err
+	}
+	return s.store.UserByLogin(ctx, t.ID, key)
+}
+
+// SetPassword applies the policy and stores a new password.
+func (s *Service) SetPassword(ctx context.Context, u store.User, plain string, forceChange bool) (store.User, error) {
+	h, err := s.hashChecked(plain, u)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.PasswordHash, u.ForceChangePasswordNextSignIn = h, forceChange
+	u.LastPasswordChangeDateTime, u.UpdatedAt = s.now(), s.now()
+	return u, s.store.UpdateUser(ctx, u)
+}
+
+// Rehash stores a new hash of a password that just verified, so old
+// parameters and migrated bcrypt hashes move to the current ones. The
+// password policy is not applied: the user is not choosing a password.
+func (s *Service) Rehash(ctx context.Context, u store.User, plain string) error {
+	h, err := password.Hash(plain, s.params)
+	if err != nil {
+		return fmt.Errorf("rehash: %w", err)
+	}
+	u.PasswordHash, u.UpdatedAt = h, s.now()
+	return s.store.UpdateUser(ctx, u)
+}
+
+// SetEnabled enables or disables sign-in for u.
+func (s *Service) SetEnabled(ctx context.Context, u store.User, enabled bool) (store.User, error) {
+	u.AccountEnabled, u.UpdatedAt = enabled, s.now()
+	return u, s.store.UpdateUser(ctx, u)
+}
