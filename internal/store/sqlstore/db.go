@@ -191,3 +191,12 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 	})
 	return v, mapErr(err, "store secret")
 }
+
+// Ping checks that the database answers (readiness).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, `SELECT 1 FROM tenants LIMIT 1`).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}

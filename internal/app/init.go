@@ -1,0 +1,154 @@
+// Package app is the composition root: it turns a config into open stores,
+// services, handlers and a listening server, and initialises new data
+// directories. Nothing else wires packages together.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/directory"
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/oidc"
+	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+)
+
+// CLIClientID is the client ID of the built-in first-party public client
+// "Portcullis CLI", registered in every tenant at init.
+const CLIClientID = "8c4c9a7e-56e4-4d3b-9f0e-5f7c2d1b9a10"
+
+// DefaultDomain is the domain of a directory created by a first `serve`.
+const DefaultDomain = "portcullis.localhost"
+
+// ErrNotInitialised means the data directory has no tenant yet.
+var ErrNotInitialised = errors.New("data directory is not initialised: run `portcullis init`")
+
+// ErrAlreadyInitialised means init was run on a directory that has a tenant.
+var ErrAlreadyInitialised = errors.New("data directory is already initialised")
+
+// OpenStore opens the SQLite database of a data directory.
+func OpenStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dataDir, err)
+	}
+	return sqlstore.Open(ctx, filepath.Join(dataDir, sqlstore.FileName))
+}
+
+// DirectoryService builds the directory service from config.
+func DirectoryService(s directory.Store, cfg config.Config) *directory.Service {
+	policy := password.DefaultPolicy()
+	policy.MinLength = cfg.Passwords.MinLength
+	return directory.NewService(s, policy, HashParams(cfg))
+}
+
+// HashParams converts config to hashing parameters.
+func HashParams(cfg config.Config) password.Params {
+	a := cfg.Passwords.Argon2
+	return password.Params{MemoryKiB: a.MemoryKiB, Iterations: a.Iterations, Parallelism: a.Parallelism}
+}
+
+// InitOptions describes a new directory.
+type InitOptions struct {
+	Domain        string
+	AdminUPN      string // default admin@{domain}
+	AdminPassword string // "" = generate one
+}
+
+// InitResult says what init created. AdminPassword is set only when it was
+// generated, so it can be shown once.
+type InitResult struct {
+	Tenant        store.Tenant
+	Admin         store.User
+	AdminPassword string
+	CLIApp        store.App
+	KeyID         string
+}
+
+// Initialise creates the tenant, its administrator, the built-in CLI app and
+// the first signing key.
+func Initialise(ctx context.Context, db store.Store, cfg config.Config, opts InitOptions) (InitResult, error) {
+	var res InitResult
+	if tenants, err := db.ListTenants(ctx); err != nil {
+		return res, err
+	} else if len(tenants) > 0 {
+		return res, fmt.Errorf("%w (tenant %s)", ErrAlreadyInitialised, tenants[0].Domains[0])
+	}
+	dir := DirectoryService(db, cfg)
+	t, err := dir.CreateTenant(ctx, "", opts.Domain)
+	if err != nil {
+		return res, err
+	}
+	res.Tenant = t
+	if opts.AdminUPN == "" {
+		opts.AdminUPN = "admin@" + t.Domains[0]
+	}
+	pw := opts.AdminPassword
+	if pw == "" {
+		pw = GeneratePassword()
+		res.AdminPassword = pw
+	}
+	res.Admin, err = dir.AddUser(ctx, t, directory.NewUser{UserPrincipalName: opts.AdminUPN,
+		DisplayName: "Administrator", Password: pw, AccountEnabled: true})
+	if err != nil {
+		return res, fmt.Errorf("create administrator: %w", err)
+	}
+	res.CLIApp, _, err = dir.AddApp(ctx, t, directory.NewApp{Name: "Portcullis CLI", Public: true,
+		ClientID: CLIClientID, AllowPasswordGrant: true, RedirectURIs: []string{"http://localhost"}})
+	if err != nil {
+		return res, fmt.Errorf("register the CLI app: %w", err)
+	}
+	if keys, err := db.ListKeys(ctx); err != nil {
+		return res, err
+	} else if len(keys) == 0 {
+		k, err := oidc.GenerateKey(time.Now())
+		if err != nil {
+			return res, err
+		}
+		if err := db.CreateKey(ctx, k); err != nil {
+			return res, err
+		}
+		res.KeyID = k.ID
+	}
+	return res, nil
+}
+
+// GeneratePassword returns 20 characters from an unambiguous alphabet
+// (about 113 bits): far beyond any guessing, and accepted by the policy.
+func GeneratePassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	return randomFrom(alphabet, 20)
+}
+
+func randomFrom(alphabet string, n int) string {
+	b := make([]byte, n)
+	buf := make([]byte, 1)
+	for i := 0; i < n; {
+		_, _ = rand.Read(buf)
+		if int(buf[0]) >= 256-256%len(alphabet) {
+			continue // reject to keep the distribution uniform
+		}
+		b[i] = alphabet[int(buf[0])%len(alphabet)]
+		i++
+	}
+	return string(b)
+}
+
+// SingleTenant returns the only tenant (this release serves one per data
+// directory) or ErrNotInitialised.
+func SingleTenant(ctx context.Context, s store.Tenants) (store.Tenant, error) {
+	ts, err := s.ListTenants(ctx)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	if len(ts) == 0 {
+		return store.Tenant{}, ErrNotInitialised
+	}
+	return ts[0], nil
+}

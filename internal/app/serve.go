@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/hashpool"
+	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/oidc"
+	"github.com/portcullis-idp/portcullis/internal/signinlog"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+)
+
+// NewLogger builds the structured logger from config.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Server is a running Portcullis.
+type Server struct {
+	db      *sqlstore.DB
+	writer  *signinlog.Writer
+	http    *http.Server
+	ln      net.Listener
+	baseURL string
+}
+
+// Serve runs Portcullis until ctx is cancelled. On a data directory with no
+// tenant it first initialises one and prints the administrator's generated
+// password once. out receives the human-readable start-up banner.
+func Serve(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.Logger) error {
+	s, err := Start(ctx, cfg, out, logger)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Shutdown(context.Background())
+}
+
+// Start opens everything, starts listening and returns.
+func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.Logger) (*Server, error) {
+	db, err := OpenStore(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{db: db}
+	if err := s.start(ctx, cfg, out, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.Logger) error {
+	tenant, err := SingleTenant(ctx, s.db)
+	if errors.Is(err, ErrNotInitialised) {
+		res, ierr := Initialise(ctx, s.db, cfg, InitOptions{Domain: DefaultDomain})
+		if ierr != nil {
+			return fmt.Errorf("initialise %s: %w", cfg.DataDir, ierr)
+		}
+		printInit(out, cfg.DataDir, res)
+		tenant = res.Tenant
+	} else if err != nil {
+		return err
+	}
+	proxies, err := config.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.baseURL = cfg.PublicURL
+	if s.baseURL == "" {
+		s.baseURL = "http://" + s.ln.Addr().String()
+	}
+	handler, err := s.handler(ctx, cfg, proxies, logger)
+	if err != nil {
+		s.ln.Close()
+		return err
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("server stopped", "error", err)
+		}
+	}()
+	printURLs(out, s.baseURL, tenant.ID)
+	logger.Info("portcullis listening", "addr", s.ln.Addr().String(), "public_url", s.baseURL, "tenant", tenant.ID)
+	return nil
+}
+
+func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip.Prefix, logger *slog.Logger) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pool := hashpool.New(cfg.HashWorkers(), cfg.Passwords.HashQueue, cfg.Passwords.HashQueueTimeout, reg)
+	g, err := guard.New(pool, HashParams(cfg))
+	if err != nil {
+		return nil, err
+	}
+	s.writer = signinlog.NewWriter(s.db, cfg.SignInLog.BatchSize, cfg.SignInLog.QueueSize, reg)
+	provider, err := oidc.New(ctx, oidc.Config{
+		PublicURL: s.baseURL, Store: s.db, Directory: DirectoryService(s.db, cfg), Guard: g,
+		Keys: oidc.NewKeySet(s.db, time.Now), SignInLog: s.writer, Logger: logger, Metrics: reg,
+		Lifetimes: oidc.Lifetimes{Access: cfg.Tokens.AccessTokenLifetime, ID: cfg.Tokens.IDTokenLifetime,
+			Refresh: cfg.Tokens.RefreshTokenLifetime},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.db.Ping(r.Context()); err != nil {
+			logger.Error("readiness check failed", "error", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /error", oidc.ErrorPage)
+	mux.Handle("/", provider)
+	return httpx.SecurityHeaders(httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// BaseURL is the public URL in use.
+func (s *Server) BaseURL() string { return s.baseURL }
+
+// Shutdown stops accepting, lets in-flight requests finish (their sign-in
+// records commit), then closes the log writer and the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	s.writer.Close()
+	return errors.Join(err, s.db.Close())
+}
+
+func printInit(out io.Writer, dataDir string, res InitResult) {
+	fmt.Fprintf(out, "Initialised a new Portcullis directory in %s\n", dataDir)
+	fmt.Fprintf(out, "  Tenant:         %s (id %s)\n", res.Tenant.Domains[0], res.Tenant.ID)
+	fmt.Fprintf(out, "  Administrator:  %s\n", res.Admin.UserPrincipalName)
+	if res.AdminPassword != "" {
+		fmt.Fprintf(out, "  Password:       %s\n", res.AdminPassword)
+		fmt.Fprintf(out, "                  (shown only this once; change it with `portcullis users set-password`)\n")
+	}
+	fmt.Fprintf(out, "  CLI client ID:  %s (public client, password grant allowed)\n", res.CLIApp.ClientID)
+}
+
+func printURLs(out io.Writer, base, tenantID string) {
+	fmt.Fprintf(out, "Portcullis is listening on %s\n", base)
+	fmt.Fprintf(out, "  OpenID configuration: %s/%s/v2.0/.well-known/openid-configuration\n", base, tenantID)
+	fmt.Fprintf(out, "  Token endpoint:       %s/%s/oauth2/v2.0/token\n", base, tenantID)
+	fmt.Fprintf(out, "  Health and metrics:   %s/healthz  %s/metrics\n", base, base)
+}

@@ -1,0 +1,197 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem is one invalid setting found by Validate.
+type Problem struct {
+	Key     string // dotted key path, e.g. "passwords.argon2.memory_kib"
+	Message string
+}
+
+// ValidationError lists every problem in a configuration, so an operator can
+// fix them all in one go instead of one restart per mistake.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error lists the problems one per line as "key: message".
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Key + ": " + p.Message
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Limits enforced by Validate. The upper bounds are there to catch typos
+// (an extra zero) that would otherwise exhaust memory or CPU at first login.
+const (
+	minArgon2MemoryKiB  = 1024
+	maxArgon2MemoryKiB  = 4 * 1024 * 1024 // 4 GiB
+	maxArgon2Iterations = 100
+	maxArgon2Lanes      = 64
+	maxHashConcurrency  = 1024
+	maxMinLength        = 256
+	maxShortTokenLife   = 24 * time.Hour
+	maxSignInBatch      = 10000
+)
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"json", "text"}
+)
+
+type problems []Problem
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the configuration and returns nil or a *ValidationError
+// listing every problem found.
+func (c Config) Validate() error {
+	var ps problems
+	c.validateServer(&ps)
+	c.Passwords.validate(&ps)
+	c.Tokens.validate(&ps)
+	c.SignInLog.validate(&ps)
+	c.Log.validate(&ps)
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: ps}
+}
+
+func (c Config) validateServer(ps *problems) {
+	if msg := checkListen(c.Listen); msg != "" {
+		ps.add("listen", "%s", msg)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		ps.add("data_dir", "must not be empty")
+	}
+	if c.PublicURL != "" {
+		if msg := checkPublicURL(c.PublicURL); msg != "" {
+			ps.add("public_url", "%s", msg)
+		}
+	}
+	for i, entry := range c.TrustedProxies {
+		if _, err := parseProxy(entry); err != nil {
+			ps.add("trusted_proxies", "entry %d %q: %v", i, entry, err)
+		}
+	}
+}
+
+func checkListen(listen string) string {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Sprintf("%q is not a host:port address: %v", listen, err)
+	}
+	// Numeric only: service names depend on /etc/services and are
+	// surprising in a config file.
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("port %q must be a number from 0 to 65535", port)
+	}
+	return ""
+}
+
+func checkPublicURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("not a valid URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Sprintf("%q must be an absolute http:// or https:// URL", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Sprintf("%q has no host", raw)
+	}
+	// The issuer is used as a prefix for endpoint URLs and compared verbatim
+	// by OIDC clients, so a query or fragment would corrupt both.
+	if u.RawQuery != "" || u.ForceQuery || strings.Contains(raw, "#") {
+		return fmt.Sprintf("%q must not contain a query or fragment", raw)
+	}
+	return ""
+}
+
+func (p Passwords) validate(ps *problems) {
+	a := p.Argon2
+	switch {
+	case a.MemoryKiB < minArgon2MemoryKiB:
+		ps.add("passwords.argon2.memory_kib", "must be at least %d, got %d", minArgon2MemoryKiB, a.MemoryKiB)
+	case a.MemoryKiB > maxArgon2MemoryKiB:
+		ps.add("passwords.argon2.memory_kib", "must be at most %d (4 GiB), got %d", maxArgon2MemoryKiB, a.MemoryKiB)
+	case uint64(a.MemoryKiB) < 8*uint64(a.Parallelism):
+		// Argon2 requires at least 8 KiB per lane.
+		ps.add("passwords.argon2.memory_kib", "must be at least 8 * parallelism (%d), got %d", 8*uint64(a.Parallelism), a.MemoryKiB)
+	}
+	if a.Iterations < 1 || a.Iterations > maxArgon2Iterations {
+		ps.add("passwords.argon2.iterations", "must be from 1 to %d, got %d", maxArgon2Iterations, a.Iterations)
+	}
+	if a.Parallelism < 1 || a.Parallelism > maxArgon2Lanes {
+		ps.add("passwords.argon2.parallelism", "must be from 1 to %d, got %d", maxArgon2Lanes, a.Parallelism)
+	}
+	if p.HashConcurrency < 0 || p.HashConcurrency > maxHashConcurrency {
+		ps.add("passwords.hash_concurrency", "must be from 0 (one per CPU) to %d, got %d", maxHashConcurrency, p.HashConcurrency)
+	}
+	if p.HashQueue < 0 {
+		ps.add("passwords.hash_queue", "must not be negative, got %d", p.HashQueue)
+	}
+	if p.HashQueueTimeout <= 0 {
+		ps.add("passwords.hash_queue_timeout", "must be positive, got %s", p.HashQueueTimeout)
+	}
+	if p.MinLength < 1 || p.MinLength > maxMinLength {
+		ps.add("passwords.min_length", "must be from 1 to %d, got %d", maxMinLength, p.MinLength)
+	}
+}
+
+func (t Tokens) validate(ps *problems) {
+	short := []struct {
+		key string
+		d   time.Duration
+	}{
+		{"tokens.access_token_lifetime", t.AccessTokenLifetime},
+		{"tokens.id_token_lifetime", t.IDTokenLifetime},
+	}
+	// Access and ID tokens cannot be revoked once issued, so their lifetime
+	// is capped; long sessions are what refresh tokens are for.
+	for _, s := range short {
+		if s.d <= 0 {
+			ps.add(s.key, "must be positive, got %s", s.d)
+		} else if s.d > maxShortTokenLife {
+			ps.add(s.key, "must be at most %s, got %s", maxShortTokenLife, s.d)
+		}
+	}
+	switch {
+	case t.RefreshTokenLifetime <= 0:
+		ps.add("tokens.refresh_token_lifetime", "must be positive, got %s", t.RefreshTokenLifetime)
+	case t.RefreshTokenLifetime < t.AccessTokenLifetime:
+		ps.add("tokens.refresh_token_lifetime", "must be at least access_token_lifetime (%s), got %s",
+			t.AccessTokenLifetime, t.RefreshTokenLifetime)
+	}
+}
+
+func (s SignInLog) validate(ps *problems) {
+	if s.BatchSize < 1 || s.BatchSize > maxSignInBatch {
+		ps.add("signin_log.batch_size", "must be from 1 to %d, got %d", maxSignInBatch, s.BatchSize)
+	}
+	if s.QueueSize < s.BatchSize {
+		ps.add("signin_log.queue_size", "must be at least batch_size (%d), got %d", s.BatchSize, s.QueueSize)
+	}
+}
+
+func (l Log) validate(ps *problems) {
+	if !slices.Contains(logLevels, l.Level) {
+		ps.add("log.level", "must be one of %s, got %q", strings.Join(logLevels, ", "), l.Level)
+	}
+	if !slices.Contains(logFormats, l.Format) {
+		ps.add("log.format", "must be one of %s, got %q", strings.Join(logFormats, ", "), l.Format)
+	}
+}

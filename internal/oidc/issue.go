@@ -1,0 +1,141 @@
+package oidc
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// tokenResponse is the token endpoint's success body.
+type tokenResponse struct {
+	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope"`
+	ExpiresIn    int    `json:"expires_in"`
+	ExtExpiresIn int    `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
+}
+
+func randomBytes32() ([]byte, error) {
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
+}
+
+func newTokenID() string {
+	b, _ := randomBytes32()
+	return base64.RawURLEncoding.EncodeToString(b[:16])
+}
+
+// pairwiseSubject is Entra's per-app sub: stable for one user and one app,
+// different across apps, so apps cannot correlate users by sub.
+func (p *Provider) pairwiseSubject(tenantID, userID, clientID string) string {
+	m := hmac.New(sha256.New, p.subjectKey)
+	m.Write([]byte(tenantID + "|" + userID + "|" + clientID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (p *Provider) sign(ctx context.Context, claims map[string]any) (string, error) {
+	signer, err := p.keys.Signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return tok, nil
+}
+
+func (p *Provider) baseClaims(tenantID, aud string, lifetime time.Duration) map[string]any {
+	now := p.now().Unix()
+	return map[string]any{
+		"iss": p.issuer(tenantID), "aud": aud, "iat": now, "nbf": now, "exp": now + int64(lifetime/time.Second),
+		"tid": tenantID, "ver": "2.0", "uti": newTokenID(),
+	}
+}
+
+// issueUserTokens issues the access token (and ID and refresh tokens when
+// asked for) after a successful user sign-in.
+func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.User, scopes scopeSet, wantClientInfo bool) (*tokenResponse, error) {
+	at := p.baseClaims(u.TenantID, scopes.resource, p.lifetimes.Access)
+	at["oid"], at["sub"] = u.ID, p.pairwiseSubject(u.TenantID, u.ID, scopes.resource)
+	at["azp"], at["azpacr"] = app.ClientID, map[bool]string{true: "0", false: "1"}[app.Public]
+	at["scp"], at["name"], at["preferred_username"] = strings.Join(scopes.permissions, " "), u.DisplayName, u.UserPrincipalName
+	access, err := p.sign(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenResponse{TokenType: "Bearer", Scope: strings.Join(scopes.granted, " "), AccessToken: access,
+		ExpiresIn: int(p.lifetimes.Access / time.Second), ExtExpiresIn: int(p.lifetimes.Access / time.Second)}
+	if scopes.has("openid") {
+		id := p.baseClaims(u.TenantID, app.ClientID, p.lifetimes.ID)
+		id["oid"], id["sub"] = u.ID, p.pairwiseSubject(u.TenantID, u.ID, app.ClientID)
+		id["preferred_username"] = u.UserPrincipalName
+		if scopes.has("profile") {
+			id["name"] = u.DisplayName
+		}
+		if scopes.has("email") && u.Mail != "" {
+			id["email"] = u.Mail
+		}
+		if resp.IDToken, err = p.sign(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if scopes.has("offline_access") {
+		if resp.RefreshToken, err = p.newRefreshToken(ctx, app, u, resp.Scope); err != nil {
+			return nil, err
+		}
+	}
+	if wantClientInfo {
+		resp.ClientInfo = clientInfo(u.ID, u.TenantID)
+	}
+	return resp, nil
+}
+
+// newRefreshToken stores the hash of a fresh opaque refresh token and
+// returns the token itself, which exists nowhere else.
+func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.User, scope string) (string, error) {
+	raw, err := randomBytes32()
+	if err != nil {
+		return "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(token))
+	now := p.now().UTC()
+	rt := store.RefreshToken{ID: uuid.NewString(), Hash: hex.EncodeToString(sum[:]), FamilyID: uuid.NewString(),
+		TenantID: u.TenantID, UserID: u.ID, ClientID: app.ClientID, Scopes: scope, CreatedAt: now,
+		ExpiresAt: now.Add(p.lifetimes.Refresh)}
+	if err := p.store.CreateRefreshToken(ctx, rt); err != nil {
+		return "", fmt.Errorf("store refresh token: %w", err)
+	}
+	return token, nil
+}
+
+// issueAppToken issues an app-only access token (client credentials).
+func (p *Provider) issueAppToken(ctx context.Context, app *store.App, scopes scopeSet) (*tokenResponse, error) {
+	at := p.baseClaims(app.TenantID, scopes.resource, p.lifetimes.Access)
+	// Without separate service principal objects, the app's client ID is its
+	// object ID in this tenant.
+	at["oid"], at["sub"], at["azp"], at["azpacr"], at["idtyp"] = app.ClientID, app.ClientID, app.ClientID, "1", "app"
+	at["roles"] = []string{}
+	access, err := p.sign(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenResponse{TokenType: "Bearer", Scope: strings.Join(scopes.granted, " "), AccessToken: access,
+		ExpiresIn: int(p.lifetimes.Access / time.Second), ExtExpiresIn: int(p.lifetimes.Access / time.Second)}, nil
+}
