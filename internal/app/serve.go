@@ -181,3 +181,6 @@ func printURLs(out io.Writer, base, tenantID string) {
 	fmt.Fprintf(out, "  Token endpoint:       %s/%s/oauth2/v2.0/token\n", base, tenantID)
 	fmt.Fprintf(out, "  Health and metrics:   %s/healthz  %s/metrics\n", base, base)
 }
+
+// Store is the server's database (tests and embedding).
+func (s *Server) Store() *sqlstore.DB { return s.db }
