@@ -1,0 +1,99 @@
+package app_test
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+)
+
+// TestUnknownUserCostsTheSame compares median latencies of a wrong password,
+// an unknown user and a disabled account (wrong and right password). With
+// the default argon2id parameters a skipped hash would be ~20-40 ms faster,
+// far outside the tolerance; the check against a raw verification proves
+// the dummy hash really runs.
+func TestUnknownUserCostsTheSame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison takes a few seconds")
+	}
+	params := password.DefaultParams()
+	ts := startServer(t, func(c *config.Config) {
+		c.Passwords.Argon2 = config.Argon2{MemoryKiB: params.MemoryKiB, Iterations: params.Iterations, Parallelism: params.Parallelism}
+	})
+	// alice and dave were created with the fast test parameters; give them
+	// default-cost hashes so every path verifies at the same cost.
+	for _, u := range []string{"alice@contoso.test", "dave@contoso.test"} {
+		user, err := ts.dir.FindUser(t.Context(), ts.tenant, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.dir.SetPassword(t.Context(), user, alicePassword, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kinds := []struct {
+		name string
+		form url.Values
+	}{
+		{"wrong password", passwordForm("alice@contoso.test", "wrong password 1")},
+		{"unknown user", passwordForm("nobody@contoso.test", "wrong password 1")},
+		{"unknown domain", passwordForm("nobody@fabrikam.test", "wrong password 1")},
+		{"disabled, wrong password", passwordForm("dave@contoso.test", "wrong password 1")},
+		{"disabled, right password", passwordForm("dave@contoso.test", alicePassword)},
+	}
+	const rounds = 15
+	samples := make([][]time.Duration, len(kinds))
+	var keys [][]string
+	for round := range rounds {
+		for i, k := range kinds { // interleaved, so drift hits every kind alike
+			start := time.Now()
+			r := ts.token(k.form)
+			samples[i] = append(samples[i], time.Since(start))
+			if r.status != 400 {
+				t.Fatalf("%s: status %d", k.name, r.status)
+			}
+			if round == 0 {
+				keys = append(keys, sortedKeys(r.body))
+			}
+		}
+	}
+	for i := range keys {
+		if !slices.Equal(keys[i], keys[0]) {
+			t.Fatalf("%s body fields %v differ from %v", kinds[i].name, keys[i], keys[0])
+		}
+	}
+	start := time.Now()
+	h, _ := password.Hash("x", params)
+	_, _ = password.Verify(h, "y")
+	oneHash := time.Since(start)
+	base := median(samples[0])
+	for i, k := range kinds {
+		m := median(samples[i])
+		t.Logf("%-26s median %v", k.name, m)
+		if m < oneHash/2 {
+			t.Errorf("%s: median %v is below half a hash (%v): the hash was skipped", k.name, m, oneHash)
+		}
+		if diff := (m - base).Abs(); diff > base/4 {
+			t.Errorf("%s: median %v differs from wrong-password median %v by more than 25%%", k.name, m, base)
+		}
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
