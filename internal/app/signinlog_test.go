@@ -174,7 +174,9 @@ func TestOverloadIsAnsweredFast(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]response, n)
 	for i := range n {
-		wg.Go(func() { results[i] = ts.token(passwordForm("alice@contoso.test", "wrong"), "client-request-id", corr(100+i)) })
+		wg.Go(func() {
+			results[i] = ts.token(passwordForm("alice@contoso.test", "wrong"), "client-request-id", corr(100+i))
+		})
 	}
 	wg.Wait()
 	throttled := 0
