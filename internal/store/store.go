@@ -166,7 +166,7 @@ type Apps interface {
 // Keys stores signing keys.
 type Keys interface {
 	CreateKey(ctx context.Context, k SigningKey) error
-	ListKeys(ctx context.Context) ([]SigningKey, error) // newest first
+	ListKeys(ctx context.Context) ([]SigningKey, error) // active key first, then newest first
 	// RotateKeys atomically retires every active key (publishing it until
 	// publishUntil) and stores next as the only active key.
 	RotateKeys(ctx context.Context, next SigningKey, publishUntil time.Time) error

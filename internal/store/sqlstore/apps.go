@@ -137,7 +137,7 @@ func insertKey(ctx context.Context, tx *sql.Tx, k store.SigningKey) error {
 // ListKeys implements store.Keys.
 func (db *DB) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, algorithm, private_key, created_at, retired_at, publish_until
-		FROM signing_keys ORDER BY created_at DESC, id DESC`)
+		FROM signing_keys ORDER BY retired_at = 0 DESC, created_at DESC, id DESC`)
 	if err != nil {
 		return nil, mapErr(err, "list keys")
 	}
