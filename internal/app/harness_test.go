@@ -26,7 +26,7 @@ const (
 // testServer is a real Portcullis listening on loopback with a fresh data
 // directory: a tenant, an admin, alice, a disabled user, a confidential app.
 type testServer struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *app.Server
 	base     string
 	tenant   store.Tenant
@@ -38,7 +38,7 @@ type testServer struct {
 }
 
 // fastConfig keeps hashing cheap so tests run quickly on two cores.
-func fastConfig(t *testing.T) config.Config {
+func fastConfig(t testing.TB) config.Config {
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
@@ -46,7 +46,7 @@ func fastConfig(t *testing.T) config.Config {
 	return cfg
 }
 
-func startServer(t *testing.T, mutate func(*config.Config)) *testServer {
+func startServer(t testing.TB, mutate func(*config.Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	cfg := fastConfig(t)

@@ -233,3 +233,21 @@ func BenchmarkVerifyDefault(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyDefaultParallel is the hashing ceiling on all cores: the
+// figure the token endpoint's sign-ins per second are compared against.
+func BenchmarkVerifyDefaultParallel(b *testing.B) {
+	h, err := Hash("correct horse battery staple", DefaultParams())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, err := Verify(h, "correct horse battery staple"); !ok || err != nil {
+				b.Errorf("Verify = %v, %v", ok, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifies/s")
+}
