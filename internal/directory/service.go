@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,7 +116,7 @@ func (s *Service) prepareUser(t store.Tenant, nu NewUser) (store.User, error) {
 	case nu.Password != "" && nu.PasswordHash != "":
 		return store.User{}, invalidf("give either a password or a password hash for %s, not both", upn)
 	case nu.Password != "":
-		if u.PasswordHash, err = s.hashChecked(nu.Password, u); err != nil {
+		if u.PasswordHash, err = s.hashChecked(nu.Password, u, t.BannedPasswordTerms); err != nil {
 			return store.User{}, err
 		}
 	case nu.PasswordHash != "":
@@ -136,9 +137,12 @@ func hasDomain(t store.Tenant, domain string) bool {
 	return false
 }
 
-// hashChecked applies the password policy, then hashes.
-func (s *Service) hashChecked(plain string, u store.User) (string, error) {
-	if err := s.policy.Check(plain, password.Subject{UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail}); err != nil {
+// hashChecked applies the password policy with the tenant's banned terms,
+// then hashes.
+func (s *Service) hashChecked(plain string, u store.User, banned []string) (string, error) {
+	policy := s.policy
+	policy.BannedTerms = append(append([]string(nil), policy.BannedTerms...), banned...)
+	if err := policy.Check(plain, password.Subject{UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail}); err != nil {
 		return "", fmt.Errorf("%w: password for %s rejected: %w", ErrInvalid, u.UserPrincipalName, err)
 	}
 	h, err := password.Hash(plain, s.params)
@@ -162,7 +166,11 @@ func (s *Service) FindUser(ctx context.Context, t store.Tenant, ref string) (sto
 
 // SetPassword applies the policy and stores a new password.
 func (s *Service) SetPassword(ctx context.Context, u store.User, plain string, forceChange bool) (store.User, error) {
-	h, err := s.hashChecked(plain, u)
+	t, err := s.store.GetTenant(ctx, u.TenantID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("tenant of %s: %w", u.UserPrincipalName, err)
+	}
+	h, err := s.hashChecked(plain, u, t.BannedPasswordTerms)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -187,4 +195,29 @@ func (s *Service) Rehash(ctx context.Context, u store.User, plain string) error 
 func (s *Service) SetEnabled(ctx context.Context, u store.User, enabled bool) (store.User, error) {
 	u.AccountEnabled, u.UpdatedAt = enabled, s.now()
 	return u, s.store.UpdateUser(ctx, u)
+}
+
+// Limits on custom banned password terms, as on Entra.
+const (
+	MinBannedTermLength = 4
+	MaxBannedTermLength = 16
+	MaxBannedTerms      = 1000
+)
+
+// SetBannedPasswordTerms replaces the tenant's custom banned password
+// terms. They apply to every password set from now on (matching is
+// case-insensitive, after Entra's substitutions 0->o, 1->l, $->s, @->a).
+func (s *Service) SetBannedPasswordTerms(ctx context.Context, t store.Tenant, terms []string) error {
+	if len(terms) > MaxBannedTerms {
+		return invalidf("at most %d banned terms, got %d", MaxBannedTerms, len(terms))
+	}
+	clean := make([]string, 0, len(terms))
+	for _, term := range terms {
+		term = strings.TrimSpace(term)
+		if n := len([]rune(term)); n < MinBannedTermLength || n > MaxBannedTermLength {
+			return invalidf("banned term %q must be %d to %d characters long", term, MinBannedTermLength, MaxBannedTermLength)
+		}
+		clean = append(clean, term)
+	}
+	return s.store.SetBannedPasswordTerms(ctx, t.ID, dedupe(clean))
 }

@@ -150,3 +150,29 @@ func TestAddApp(t *testing.T) {
 		}
 	}
 }
+
+func TestTenantBannedTerms(t *testing.T) {
+	svc, db, tn := newService(t)
+	ctx := context.Background()
+	if err := svc.SetBannedPasswordTerms(ctx, tn, []string{"contoso", "Winter"}); err != nil {
+		t.Fatal(err)
+	}
+	tn, _ = db.GetTenant(ctx, tn.ID)
+	_, err := svc.AddUser(ctx, tn, directory.NewUser{UserPrincipalName: "bob@contoso.test", DisplayName: "Bob", Password: "C0nt0s0-rocks-2026"})
+	var v *password.Violation
+	if !errors.Is(err, directory.ErrInvalid) || !errors.As(err, &v) || v.Rule != password.RuleBannedTerm {
+		t.Fatalf("password with a banned term after substitutions: %v", err)
+	}
+	u, err := svc.AddUser(ctx, tn, directory.NewUser{UserPrincipalName: "bob@contoso.test", DisplayName: "Bob", Password: "tangerine-kettle-42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetPassword(ctx, u, "WINTER-is-coming-77", false); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("SetPassword with a banned term: %v", err)
+	}
+	for _, bad := range [][]string{{"abc"}, {strings.Repeat("x", 17)}} {
+		if err := svc.SetBannedPasswordTerms(ctx, tn, bad); !errors.Is(err, directory.ErrInvalid) {
+			t.Errorf("SetBannedPasswordTerms(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}

@@ -24,7 +24,10 @@ type Tenant struct {
 	ID          string // GUID
 	DisplayName string
 	Domains     []string // verified domains, normalised (lower-case); Domains[0] is the default
-	CreatedAt   time.Time
+	// BannedPasswordTerms are the tenant's custom banned password terms,
+	// sorted, as entered (matching normalises them).
+	BannedPasswordTerms []string
+	CreatedAt           time.Time
 }
 
 // User is a member of a tenant. LoginKey and MailKey are the normalised
@@ -141,6 +144,8 @@ type Tenants interface {
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
+	// SetBannedPasswordTerms replaces the tenant's banned password terms.
+	SetBannedPasswordTerms(ctx context.Context, tenantID string, terms []string) error
 }
 
 // Users stores users. CreateUsers is atomic: all are created or none.

@@ -36,12 +36,36 @@ func (db *DB) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 		return t, mapErr(err, "get tenant")
 	}
 	t.CreatedAt = fromTS(created)
-	t.Domains, err = db.tenantDomains(ctx, t.ID)
+	if t.Domains, err = db.tenantStrings(ctx, `SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY position`, t.ID); err != nil {
+		return t, err
+	}
+	t.BannedPasswordTerms, err = db.tenantStrings(ctx, `SELECT term FROM tenant_banned_terms WHERE tenant_id = ? ORDER BY term`, t.ID)
 	return t, err
 }
 
-func (db *DB) tenantDomains(ctx context.Context, id string) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY position`, id)
+// SetBannedPasswordTerms implements store.Tenants.
+func (db *DB) SetBannedPasswordTerms(ctx context.Context, tenantID string, terms []string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&exists); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_banned_terms WHERE tenant_id = ?`, tenantID); err != nil {
+			return err
+		}
+		for _, term := range terms {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tenant_banned_terms(tenant_id, term) VALUES (?, ?)`,
+				tenantID, term); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr(err, "set banned password terms")
+}
+
+func (db *DB) tenantStrings(ctx context.Context, query, id string) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, query, id)
 	if err != nil {
 		return nil, mapErr(err, "tenant domains")
 	}

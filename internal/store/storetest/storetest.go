@@ -92,6 +92,17 @@ func Tenants(t *testing.T, newStore Factory) {
 	wantErr(t, err, store.ErrNotFound, "unknown tenant")
 	err = s.CreateTenant(ctx, store.Tenant{ID: newID(), DisplayName: "Other", Domains: []string{"contoso.test"}, CreatedAt: base})
 	wantErr(t, err, store.ErrConflict, "domain claimed twice")
+	must(t, s.SetBannedPasswordTerms(ctx, tn.ID, []string{"contoso", "Fabrikam", "contoso"}), "SetBannedPasswordTerms")
+	got, err = s.GetTenant(ctx, tn.ID)
+	must(t, err, "GetTenant")
+	if len(got.BannedPasswordTerms) != 2 || got.BannedPasswordTerms[0] != "Fabrikam" || got.BannedPasswordTerms[1] != "contoso" {
+		t.Fatalf("banned terms = %q, want [Fabrikam contoso]", got.BannedPasswordTerms)
+	}
+	must(t, s.SetBannedPasswordTerms(ctx, tn.ID, nil), "clear banned terms")
+	if got, _ = s.GetTenant(ctx, tn.ID); len(got.BannedPasswordTerms) != 0 {
+		t.Fatalf("banned terms after clearing = %q", got.BannedPasswordTerms)
+	}
+	wantErr(t, s.SetBannedPasswordTerms(ctx, newID(), []string{"x"}), store.ErrNotFound, "banned terms of unknown tenant")
 	all, err := s.ListTenants(ctx)
 	must(t, err, "ListTenants")
 	if len(all) != 1 {
