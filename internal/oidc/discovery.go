@@ -74,6 +74,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request, segment str
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.issuer(tid),
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -105,6 +106,11 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case lower == "oauth2/v2.0/token":
 		p.token(w, r, tenant)
+	case lower == "oauth2/v2.0/authorize":
+		// Published because OpenID discovery requires it (and MSAL checks);
+		// the browser flow itself is not served by this version.
+		httpx.WriteJSON(w, http.StatusNotImplemented, map[string]string{"error": "temporarily_unavailable",
+			"error_description": "Browser sign-in (the authorization code flow) is not available in this version of Portcullis."})
 	case lower == "v2.0/.well-known/openid-configuration":
 		p.discovery(w, r, tenant)
 	case lower == "discovery/v2.0/keys":
