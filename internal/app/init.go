@@ -81,22 +81,30 @@ func Initialise(ctx context.Context, db store.Store, cfg config.Config, opts Ini
 		return res, fmt.Errorf("%w (tenant %s)", ErrAlreadyInitialised, tenants[0].Domains[0])
 	}
 	dir := DirectoryService(db, cfg)
-	t, err := dir.CreateTenant(ctx, "", opts.Domain)
+	domain, err := directory.NormaliseDomain(opts.Domain)
+	if err != nil {
+		return res, err
+	}
+	if opts.AdminUPN == "" {
+		opts.AdminUPN = "admin@" + domain
+	}
+	admin := directory.NewUser{UserPrincipalName: opts.AdminUPN, DisplayName: "Administrator",
+		Password: opts.AdminPassword, AccountEnabled: true}
+	if admin.Password == "" {
+		admin.Password = GeneratePassword()
+		res.AdminPassword = admin.Password
+	}
+	// Check the administrator before writing anything: a rejected password
+	// must not leave a tenant without administrator, app or key behind.
+	if err := dir.CheckNewUser(store.Tenant{Domains: []string{domain}}, admin); err != nil {
+		return res, fmt.Errorf("create administrator: %w", err)
+	}
+	t, err := dir.CreateTenant(ctx, "", domain)
 	if err != nil {
 		return res, err
 	}
 	res.Tenant = t
-	if opts.AdminUPN == "" {
-		opts.AdminUPN = "admin@" + t.Domains[0]
-	}
-	pw := opts.AdminPassword
-	if pw == "" {
-		pw = GeneratePassword()
-		res.AdminPassword = pw
-	}
-	res.Admin, err = dir.AddUser(ctx, t, directory.NewUser{UserPrincipalName: opts.AdminUPN,
-		DisplayName: "Administrator", Password: pw, AccountEnabled: true})
-	if err != nil {
+	if res.Admin, err = dir.AddUser(ctx, t, admin); err != nil {
 		return res, fmt.Errorf("create administrator: %w", err)
 	}
 	res.CLIApp, _, err = dir.AddApp(ctx, t, directory.NewApp{Name: "Portcullis CLI", Public: true,

@@ -102,10 +102,10 @@ func readImportRows(r io.Reader) ([]importRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
+		if err != nil { // before FieldPos: it has no position after a parse error
 			return nil, invalidf("CSV: %v", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rows) == MaxImportRows {
 			return nil, invalidf("more than %d rows; split the file", MaxImportRows)
 		}

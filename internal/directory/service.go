@@ -87,6 +87,14 @@ func (s *Service) AddUser(ctx context.Context, t store.Tenant, nu NewUser) (stor
 	return u, nil
 }
 
+// CheckNewUser applies every check AddUser would (name, domain, policy or
+// hash) without storing anything, so callers can validate before writing
+// related objects.
+func (s *Service) CheckNewUser(t store.Tenant, nu NewUser) error {
+	_, err := s.prepareUser(t, nu)
+	return err
+}
+
 // prepareUser turns NewUser into a storable user, hashing a plaintext password.
 func (s *Service) prepareUser(t store.Tenant, nu NewUser) (store.User, error) {
 	upn, err := DisplayUPN(nu.UserPrincipalName)

@@ -176,3 +176,11 @@ func TestTenantBannedTerms(t *testing.T) {
 		}
 	}
 }
+
+func TestImportCSVMalformedQuoteIsAnError(t *testing.T) {
+	svc, _, tn := newService(t)
+	_, err := svc.ImportCSV(context.Background(), tn, strings.NewReader("userPrincipalName,displayName,password\nbad\"q@contoso.test,X,pw\n"))
+	if !errors.Is(err, directory.ErrInvalid) || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("malformed CSV row: %v", err)
+	}
+}
