@@ -816,3 +816,26 @@ func TestConfigErrorsStopCommands(t *testing.T) {
 	t.Setenv("PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB", "8")
 	mustFail(t, 3, []string{"passwords.argon2.memory_kib"}, "keys", "list", "--data", dir)
 }
+
+func TestBannedTermsCommand(t *testing.T) {
+	data, _ := initDir(t)
+	var terms struct {
+		BannedPasswordTerms []string `json:"bannedPasswordTerms"`
+	}
+	runJSON(t, &terms, "users", "banned-terms", "add", "contoso", "Winter", "--data", data, "-o", "json")
+	if strings.Join(terms.BannedPasswordTerms, ",") != "Winter,contoso" {
+		t.Fatalf("after add: %v", terms.BannedPasswordTerms)
+	}
+	pwFile := writeFile(t, "pw", "C0nt0s0-2026-rocks\n")
+	mustFail(t, 1, []string{"does not allow"}, "users", "add", "--upn", "bob@"+testDomain, "--display-name", "Bob",
+		"--password-file", pwFile, "--data", data)
+	runJSON(t, &terms, "users", "banned-terms", "remove", "contoso", "--data", data, "-o", "json")
+	if strings.Join(terms.BannedPasswordTerms, ",") != "Winter" {
+		t.Fatalf("after remove: %v", terms.BannedPasswordTerms)
+	}
+	if _, stderr, err := runRoot(t, nil, "users", "add", "--upn", "bob@"+testDomain, "--display-name", "Bob",
+		"--password-file", pwFile, "--data", data); err != nil {
+		t.Fatalf("password allowed after removing the term: %v %s", err, stderr)
+	}
+	mustFail(t, 1, []string{"4 to 16 characters"}, "users", "banned-terms", "add", "abc", "--data", data)
+}
