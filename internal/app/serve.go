@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis-idp/portcullis/internal/config"
-	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/events"
 	"github.com/portcullis-idp/portcullis/internal/hashpool"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
@@ -37,6 +37,7 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Server is a running Portcullis.
 type Server struct {
+	events  *events.Bus
 	db      *sqlstore.DB
 	writer  *signinlog.Writer
 	http    *http.Server
@@ -62,7 +63,7 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{db: db}
+	s := &Server{db: db, events: events.NewBus()}
 	if err := s.start(ctx, cfg, out, logger); err != nil {
 		db.Close()
 		return nil, err
@@ -116,7 +117,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pool := hashpool.New(cfg.HashWorkers(), cfg.Passwords.HashQueue, cfg.Passwords.HashQueueTimeout, reg)
-	g, err := guard.New(pool, HashParams(cfg))
+	g, err := NewGuard(ctx, cfg, s.db, pool, s.events)
 	if err != nil {
 		return nil, err
 	}
@@ -184,3 +185,6 @@ func printURLs(out io.Writer, base, tenantID string) {
 
 // Store is the server's database (tests and embedding).
 func (s *Server) Store() *sqlstore.DB { return s.db }
+
+// Events is the server's event bus (account locked/unlocked...).
+func (s *Server) Events() *events.Bus { return s.events }

@@ -168,6 +168,7 @@ func TestPathsAreCaseInsensitive(t *testing.T) {
 func TestOverloadIsAnsweredFast(t *testing.T) {
 	ts := startServer(t, func(c *config.Config) {
 		c.Passwords.HashConcurrency, c.Passwords.HashQueue = 1, 0
+		c.Lockout.Threshold = 1000 // this test is about the pool, not the budget
 		c.Passwords.Argon2 = config.Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
 	})
 	const n = 16

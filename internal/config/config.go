@@ -24,6 +24,7 @@ type Config struct {
 	Passwords      Passwords `koanf:"passwords" yaml:"passwords"`
 	Tokens         Tokens    `koanf:"tokens" yaml:"tokens"`
 	SignInLog      SignInLog `koanf:"signin_log" yaml:"signin_log"`
+	Lockout        Lockout   `koanf:"lockout" yaml:"lockout"`
 	Log            Log       `koanf:"log" yaml:"log"`
 }
 
@@ -92,6 +93,7 @@ func Defaults() Config {
 			RefreshTokenLifetime: 90 * 24 * time.Hour,
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192},
+		Lockout:   DefaultLockout(),
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

@@ -63,6 +63,7 @@ func (c Config) Validate() error {
 	c.Passwords.validate(&ps)
 	c.Tokens.validate(&ps)
 	c.SignInLog.validate(&ps)
+	c.Lockout.validate(&ps)
 	c.Log.validate(&ps)
 	if len(ps) == 0 {
 		return nil

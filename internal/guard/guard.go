@@ -1,23 +1,36 @@
-// Package guard is the one gate every credential check passes through. It
-// decides whether an attempt may be verified at all, verifies it inside the
-// bounded hash pool, and reports what happened so the caller can log it.
+// Package guard is the one gate every credential check passes through:
+// password grant today, browser sign-in, MFA codes and reset codes as they
+// arrive. In pipeline order it
 //
-// Today the gate equalises the cost of unknown and known accounts (a dummy
-// hash with the current parameters) and bounds hashing; the lockout budgets
-// and IP verdicts of the pipeline in ARCHITECTURE.md plug in here, in front
-// of the hash, so no protocol can reach a password check without them.
+//  1. classifies the source of the attempt (device cookie issued to this
+//     user, trusted location, familiar network, or unfamiliar),
+//  2. atomically takes a slot from the account's budget for that class —
+//     a locked or exhausted budget refuses with no hash computed at all,
+//  3. verifies the credential inside the bounded hash pool (a dummy hash with
+//     the current parameters for unknown names, so they cost the same), and
+//  4. settles the slot: a failure counts and may lock, a success resets.
+//
+// Budgets are keyed on the canonical account (its object ID), never on the
+// typed string. Unknown names lock exactly like real accounts, tracked in a
+// fixed-size table keyed by an HMAC of the name, so they cost no per-name
+// storage and the lock cannot be used to discover which accounts exist.
 package guard
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/events"
 	"github.com/portcullis-idp/portcullis/internal/hashpool"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -26,78 +39,116 @@ import (
 // a throttling error and Retry-After.
 var ErrOverloaded = hashpool.ErrOverloaded
 
-// Guard is the credential gate.
-type Guard struct {
-	pool   *hashpool.Pool
-	params password.Params
-	dummy  string // a hash of a random secret with the current parameters
+// Store is what the guard needs from storage.
+type Store interface {
+	store.Budgets
+	store.Lockouts
+	store.LockoutPolicies
+	store.FamiliarNetworks
+	store.Secrets
 }
 
-// New returns a guard hashing with params inside pool.
-func New(pool *hashpool.Pool, params password.Params) (*Guard, error) {
+// Config wires a guard.
+type Config struct {
+	Store            Store
+	Pool             *hashpool.Pool
+	Params           password.Params
+	DefaultPolicy    store.LockoutPolicy
+	TrustedLocations []netip.Prefix
+	UnknownNameSlots int
+	Events           *events.Bus // may be nil
+	Now              func() time.Time
+}
+
+// Guard is the credential gate.
+type Guard struct {
+	store     Store
+	pool      *hashpool.Pool
+	params    password.Params
+	defaults  store.LockoutPolicy
+	trusted   []netip.Prefix
+	unknown   *unknownTable
+	events    *events.Bus
+	now       func() time.Time
+	dummy     string // a hash of a random secret with the current parameters
+	macKey    []byte
+	inflight  inflight
+	policies  policyCache
+	keyLocks  [256]sync.Mutex
+}
+
+// New returns a guard.
+func New(ctx context.Context, c Config) (*Guard, error) {
 	secret := make([]byte, 24)
 	_, _ = rand.Read(secret)
-	dummy, err := password.Hash(base64.RawStdEncoding.EncodeToString(secret), params)
+	dummy, err := password.Hash(base64.RawStdEncoding.EncodeToString(secret), c.Params)
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	return &Guard{pool: pool, params: params, dummy: dummy}, nil
-}
-
-// PasswordAttempt is one password presented for one (possibly unknown) account.
-type PasswordAttempt struct {
-	User     *store.User // nil when the name matched no account
-	Password string
-	ClientIP netip.Addr
-}
-
-// Outcome says what the gate did.
-type Outcome struct {
-	// Verified is true when a real hash of this user's password was checked.
-	Verified bool
-	// Correct is true only when Verified and the password matched.
-	Correct bool
-	// NeedsRehash is true when the stored hash uses old parameters or bcrypt.
-	NeedsRehash bool
-	// QueueWait is the time spent waiting for a hash worker.
-	QueueWait time.Duration
-}
-
-// CheckPassword verifies a password. Unknown accounts and accounts without a
-// password cost one full dummy verification with the current parameters, so
-// neither the response nor its timing tells them apart from a wrong password.
-func (g *Guard) CheckPassword(ctx context.Context, a PasswordAttempt) (Outcome, error) {
-	var out Outcome
-	encoded := g.dummy
-	if a.User != nil && a.User.PasswordHash != "" {
-		encoded, out.Verified = a.User.PasswordHash, true
-	}
-	var ok bool
-	var verr error
-	wait, err := g.pool.Do(ctx, func() { ok, verr = password.Verify(encoded, a.Password) })
-	out.QueueWait = wait
+	macKey, err := c.Store.Secret(ctx, "guard-hmac", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
 	if err != nil {
-		return out, fmt.Errorf("password check: %w", err)
+		return nil, fmt.Errorf("guard secret: %w", err)
 	}
-	if verr != nil {
-		// A stored hash we cannot use is an operator problem, never a
-		// successful sign-in.
-		return out, fmt.Errorf("password check for user %s: %w", a.User.ID, verr)
+	now := c.Now
+	if now == nil {
+		now = time.Now
 	}
-	out.Correct = ok && out.Verified
-	out.NeedsRehash = out.Correct && password.NeedsRehash(encoded, g.params)
-	return out, nil
+	return &Guard{store: c.Store, pool: c.Pool, params: c.Params, defaults: c.DefaultPolicy,
+		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
+		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
+		policies: policyCache{entries: map[string]cachedPolicy{}}}, nil
 }
 
-// Rehash runs fn (which re-hashes a verified password) inside the pool, so
-// upgrades are bounded like every other hash.
-func (g *Guard) Rehash(ctx context.Context, fn func() error) error {
-	var ferr error
-	if _, err := g.pool.Do(ctx, func() { ferr = fn() }); err != nil {
-		return fmt.Errorf("rehash: %w", err)
+// mac is the keyed hash of one secret presented for one subject: enough to
+// recognise a repeated typo, useless to anyone reading the database.
+func (g *Guard) mac(parts ...string) string {
+	m := hmac.New(sha256.New, g.macKey)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
 	}
-	return ferr
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// unknownSubject is the budget subject of a name matching no account.
+func (g *Guard) unknownSubject(tenantID, loginKey string) string {
+	return "x:" + g.mac("unknown", tenantID, loginKey)
+}
+
+// lockFor serialises updates of one budget within this process; the store's
+// compare-and-swap protects against other processes.
+func (g *Guard) lockFor(key string) *sync.Mutex {
+	h := uint8(0)
+	for i := 0; i < len(key); i++ {
+		h = h*31 + key[i]
+	}
+	return &g.keyLocks[h]
 }
 
 // IsOverloaded reports whether err means the pool refused work.
 func IsOverloaded(err error) bool { return errors.Is(err, hashpool.ErrOverloaded) }
+
+// inflight counts admitted attempts not yet settled, per budget. It is
+// process-local: a slot exists only while its request does.
+type inflight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *inflight) get(k string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n[k]
+}
+
+func (f *inflight) add(k string, d int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[k] += d; f.n[k] <= 0 {
+		delete(f.n, k)
+	}
+}

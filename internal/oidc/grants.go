@@ -46,20 +46,15 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 	if user != nil {
 		rec.UserID, rec.UserDisplayName, rec.UserPrincipalName = user.ID, user.DisplayName, user.UserPrincipalName
 	}
-	// Every path below costs exactly one hash (a dummy one when there is no
-	// account or no password), so the outcome cannot be timed.
-	attempt := guard.PasswordAttempt{User: user, Password: pw, ClientIP: httpx.ClientIP(ctx)}
-	if pw == "" {
-		attempt.User = nil
-	}
-	out, err := p.guard.CheckPassword(ctx, attempt)
-	prot := &signinlog.Protection{HashQueueMilliseconds: float64(out.QueueWait.Microseconds()) / 1000}
+	// Every path below costs at most one hash (a dummy one when there is no
+	// account or no password), and refusals cost none for anyone, so the
+	// outcome cannot be timed.
+	out, err := p.guard.CheckPassword(ctx, guard.Attempt{TenantID: req.app.TenantID, User: user,
+		LoginKey: loginKeyOf(username), Password: pw, ClientIP: httpx.ClientIP(ctx)})
+	prot := protectionOf(out)
 	rec.Protection = prot
 	if err != nil {
 		return nil, p.guardFailure(prot, err)
-	}
-	if out.Verified {
-		prot.PasswordCorrect = &out.Correct
 	}
 	if terr := passwordVerdict(rec, prot, user, pw, out); terr != nil {
 		return nil, terr
@@ -85,10 +80,29 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 	return resp, nil
 }
 
+// protectionOf is the admin-only part of the record: what the guard saw.
+func protectionOf(out guard.Outcome) *signinlog.Protection {
+	prot := &signinlog.Protection{HashQueueMilliseconds: float64(out.QueueWait.Microseconds()) / 1000,
+		SourceClass: out.Class, SourceScope: out.Scope, Failures: out.Failures, Threshold: out.Threshold,
+		ConsecutiveLockouts: out.Lockouts}
+	if !out.LockedUntil.IsZero() {
+		until := out.LockedUntil.UTC()
+		prot.LockedUntil = &until
+	}
+	switch {
+	case out.Verified:
+		prot.PasswordCorrect = &out.Correct
+	case out.KnownWrong || out.Decision == guard.DecisionRepeatedTypo:
+		prot.PasswordCorrect = new(bool) // matched a remembered wrong password
+	}
+	return prot
+}
+
 // passwordVerdict turns the guard's outcome into the public error, logging
 // the precise reason for administrators. Disabled and expired accounts are
 // only reported after a correct password, so neither reveals an account to
-// someone who does not know its password.
+// someone who does not know its password; a lock is reported the same way
+// for real and unknown names.
 func passwordVerdict(rec *signinlog.Record, prot *signinlog.Protection, user *store.User, pw string, out guard.Outcome) *tokenError {
 	logAs := func(logged, public aadsts.Code, decision string) *tokenError {
 		prot.Decision = decision
@@ -98,17 +112,33 @@ func passwordVerdict(rec *signinlog.Record, prot *signinlog.Protection, user *st
 		return errCode(public)
 	}
 	switch {
+	case out.Refused():
+		return logAs(aadsts.IdsLocked, aadsts.IdsLocked, "locked")
 	case pw == "":
 		return logAs(aadsts.InvalidOrNullPassword, aadsts.InvalidOrNullPassword, "emptyPassword")
 	case user == nil:
 		return logAs(aadsts.UserAccountNotFound, aadsts.InvalidUserNameOrPassword, "unknownUser")
+	case out.Decision == guard.DecisionRepeatedTypo:
+		return logAs(aadsts.InvalidUserNameOrPassword, aadsts.InvalidUserNameOrPassword, "repeatedWrongPassword")
 	case !out.Verified:
 		return logAs(aadsts.InvalidOrNullPassword, aadsts.InvalidUserNameOrPassword, "noPasswordSet")
 	case !out.Correct:
+		if out.LockedNow {
+			rec.Status.AdditionalDetails = "This attempt locked the account."
+		}
 		return logAs(aadsts.InvalidUserNameOrPassword, aadsts.InvalidUserNameOrPassword, "wrongPassword")
 	}
 	prot.Decision = "verified"
 	return nil
+}
+
+// loginKeyOf is the canonical form of a typed name, also for names that are
+// not valid UPNs (they still get a budget, like any unknown name).
+func loginKeyOf(typed string) string {
+	if k, err := directory.LoginKey(typed); err == nil {
+		return k
+	}
+	return strings.ToLower(strings.ToValidUTF8(truncate(typed, 256), ""))
 }
 
 func (p *Provider) guardFailure(prot *signinlog.Protection, err error) *tokenError {

@@ -74,8 +74,17 @@ type DeviceDetail struct {
 type Protection struct {
 	// PasswordCorrect is nil when no password was verified (refused earlier).
 	PasswordCorrect *bool  `json:"passwordCorrect,omitempty"`
-	Decision        string `json:"decision"`              // e.g. "verified", "unknownUser", "hashPoolOverloaded"
+	Decision        string `json:"decision"`              // e.g. "verified", "locked", "unknownUser", "hashPoolOverloaded"
 	SourceClass     string `json:"sourceClass,omitempty"` // unfamiliar, familiarNetwork, deviceCookie, trustedLocation
+	// SourceScope is the familiar network prefix or device cookie ID.
+	SourceScope string `json:"sourceScope,omitempty"`
+	// Failures and Threshold are the budget's counters after this attempt.
+	Failures  int `json:"failures"`
+	Threshold int `json:"threshold,omitempty"`
+	// ConsecutiveLockouts drives the doubling of lock durations.
+	ConsecutiveLockouts int `json:"consecutiveLockouts,omitempty"`
+	// LockedUntil is when the budget's lock ends, if it is (or just got) locked.
+	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
 	// HashQueueMilliseconds is the time spent waiting for a hash worker.
 	HashQueueMilliseconds float64 `json:"hashQueueMilliseconds"`
 	// PublicErrorCode is the code the client was shown when it differs from

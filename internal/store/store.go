@@ -206,5 +206,9 @@ type Store interface {
 	RefreshTokens
 	SignInLogs
 	Secrets
+	Budgets
+	Lockouts
+	LockoutPolicies
+	FamiliarNetworks
 	Close() error
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,17 +27,21 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("SignInLogs", func(t *testing.T) { SignInLogs(t, newStore) })
 	t.Run("Secrets", func(t *testing.T) { Secrets(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { Concurrency(t, newStore) })
+	t.Run("Budgets", func(t *testing.T) { Budgets(t, newStore) })
+	t.Run("Lockouts", func(t *testing.T) { Lockouts(t, newStore) })
+	t.Run("LockoutPolicies", func(t *testing.T) { LockoutPolicies(t, newStore) })
+	t.Run("FamiliarNetworks", func(t *testing.T) { FamiliarNetworks(t, newStore) })
 }
 
 // base is a fixed instant with microsecond precision, the resolution every
 // backend must preserve.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
 
-var idSeq int
+// idSeq is atomic because concurrency suites create records from goroutines.
+var idSeq atomic.Int64
 
 func newID() string {
-	idSeq++
-	return fmt.Sprintf("00000000-0000-4000-8000-%012d", idSeq)
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", idSeq.Add(1))
 }
 
 func seedTenant(t *testing.T, s store.Store, domains ...string) store.Tenant {

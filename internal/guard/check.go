@@ -1,0 +1,201 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-idp/portcullis/internal/aadsts"
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/events"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// Attempt is one password presented for one (possibly unknown) account.
+type Attempt struct {
+	TenantID string
+	User     *store.User // nil when the name matched no account
+	LoginKey string      // the normalised name typed; keys unknown names
+	Password string
+	ClientIP netip.Addr
+	Device   *DeviceCookie // a verified device cookie, if the client sent one
+}
+
+// Decisions.
+const (
+	// DecisionVerified: a slot was taken and the password checked.
+	DecisionVerified = "verified"
+	// DecisionLocked: the budget is locked or exhausted; nothing was hashed.
+	DecisionLocked = "locked"
+	// DecisionRepeatedTypo: a wrong password already counted; answered as
+	// wrong (after a dummy hash, for equal timing) without using the budget.
+	DecisionRepeatedTypo = "repeatedTypo"
+)
+
+// Outcome says what the gate did and why, for the response and the log.
+type Outcome struct {
+	Decision string
+	// Verified is true when a real hash of this user's password was checked.
+	Verified bool
+	// Correct is true only when Verified and the password matched.
+	Correct bool
+	// KnownWrong is true when a refused password matched a remembered typo:
+	// the log can then say it was wrong although nothing was hashed.
+	KnownWrong  bool
+	NeedsRehash bool
+	QueueWait   time.Duration
+	Class       string
+	Scope       string
+	Failures    int
+	Threshold   int
+	Lockouts    int
+	LockedUntil time.Time
+	// LockedNow is true when this attempt's failure locked the budget.
+	LockedNow bool
+}
+
+// Refused reports whether the attempt was refused without verification.
+func (o Outcome) Refused() bool { return o.Decision == DecisionLocked }
+
+func (o *Outcome) fill(st store.BudgetState) {
+	o.Failures, o.Lockouts, o.LockedUntil = len(st.Failures), st.Lockouts, st.LockedUntil
+}
+
+// CheckPassword is the gate for passwords.
+func (g *Guard) CheckPassword(ctx context.Context, a Attempt) (Outcome, error) {
+	p, err := g.Policy(ctx, a.TenantID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	src, err := g.classify(ctx, a, p)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold}
+	mac := g.mac(src.key.Subject, a.Password)
+	var notBefore time.Time
+	if a.User != nil {
+		notBefore = a.User.LastPasswordChangeDateTime
+	}
+	if err := g.admit(ctx, src, p, mac, notBefore, &out); err != nil || out.Refused() {
+		return out, err
+	}
+	encoded := g.dummy
+	if out.Decision == DecisionVerified && a.User != nil && a.User.PasswordHash != "" {
+		encoded, out.Verified = a.User.PasswordHash, true
+	}
+	var ok bool
+	var verr error
+	out.QueueWait, err = g.pool.Do(ctx, func() { ok, verr = password.Verify(encoded, a.Password) })
+	if out.Decision == DecisionRepeatedTypo {
+		return out, err // nothing reserved, nothing to settle
+	}
+	if err != nil || verr != nil {
+		g.inflight.add(src.key.String(), -1) // the slot is returned unused
+		if verr != nil {
+			// A stored hash we cannot use is an operator problem, never a
+			// successful sign-in.
+			return out, fmt.Errorf("password check for user %s: %w", a.User.ID, verr)
+		}
+		return out, fmt.Errorf("password check: %w", err)
+	}
+	out.Correct = ok && out.Verified
+	out.NeedsRehash = out.Correct && password.NeedsRehash(encoded, g.params)
+	if err := g.settle(ctx, a, src, p, mac, &out); err != nil {
+		return out, err
+	}
+	if out.Correct && a.ClientIP.IsValid() {
+		if err := g.store.TouchNetwork(ctx, a.TenantID, a.User.ID, NetworkOf(a.ClientIP), g.now()); err != nil {
+			return out, fmt.Errorf("remember familiar network: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// admit decides, atomically for this budget, whether the attempt may be
+// verified, and if so reserves a slot.
+func (g *Guard) admit(ctx context.Context, src source, p store.LockoutPolicy, mac string, notBefore time.Time, out *Outcome) error {
+	k := src.key.String()
+	mu := g.lockFor(k)
+	mu.Lock()
+	defer mu.Unlock()
+	st, err := src.backend.GetBudget(ctx, src.key)
+	if err != nil {
+		return fmt.Errorf("read budget: %w", err)
+	}
+	now := g.now()
+	normalise(&st, p, src.threshold, now)
+	out.fill(st)
+	switch {
+	case locked(st, now):
+		out.Decision, out.KnownWrong = DecisionLocked, hasTypo(st, mac, notBefore)
+	case hasTypo(st, mac, notBefore):
+		out.Decision = DecisionRepeatedTypo
+	case len(st.Failures)+g.inflight.get(k) >= src.threshold:
+		// Slots are all taken by attempts still being verified: locked
+		// means locked, whatever those attempts turn out to be.
+		out.Decision = DecisionLocked
+	default:
+		out.Decision = DecisionVerified
+		g.inflight.add(k, 1)
+	}
+	return nil
+}
+
+// maxCASRetries bounds retries when another process changed the budget
+// between read and write.
+const maxCASRetries = 8
+
+// settle returns the reserved slot and records the outcome.
+func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.LockoutPolicy, mac string, out *Outcome) error {
+	k := src.key.String()
+	mu := g.lockFor(k)
+	mu.Lock()
+	defer mu.Unlock()
+	defer g.inflight.add(k, -1)
+	for range maxCASRetries {
+		st, err := src.backend.GetBudget(ctx, src.key)
+		if err != nil {
+			return fmt.Errorf("read budget: %w", err)
+		}
+		now := g.now()
+		normalise(&st, p, src.threshold, now)
+		lockedNow := false
+		if out.Correct {
+			recordSuccess(&st)
+		} else if lockedNow = recordFailure(&st, p, src.threshold, mac, now); lockedNow && a.User != nil {
+			st.LockoutID = uuid.NewString()
+		}
+		st.UpdatedAt = now
+		if _, err := src.backend.PutBudget(ctx, st); errors.Is(err, store.ErrConflict) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("write budget: %w", err)
+		}
+		out.fill(st)
+		out.LockedNow = lockedNow
+		if lockedNow && a.User != nil {
+			return g.recordLockout(ctx, a, src, st)
+		}
+		return nil
+	}
+	return fmt.Errorf("write budget %s: %w after %d retries", k, store.ErrConflict, maxCASRetries)
+}
+
+// recordLockout writes the audit record of a new lock and announces it.
+func (g *Guard) recordLockout(ctx context.Context, a Attempt, src source, st store.BudgetState) error {
+	l := store.Lockout{ID: st.LockoutID, TenantID: a.TenantID, Subject: a.User.ID, Class: src.key.Class,
+		Scope: src.key.Scope, StartedAt: st.LockedAt, ExpiresAt: st.LockedUntil, FailureCount: len(st.Failures),
+		Reason: aadsts.MustLookup(aadsts.IdsLocked).FailureReason}
+	if err := g.store.CreateLockout(ctx, l); err != nil {
+		return fmt.Errorf("record lockout: %w", err)
+	}
+	g.events.Publish(events.Event{Type: events.AccountLocked, At: st.LockedAt, TenantID: a.TenantID, UserID: a.User.ID,
+		UPN: a.User.UserPrincipalName, Details: map[string]string{"class": src.key.Class, "scope": src.key.Scope,
+			"lockedUntil": st.LockedUntil.UTC().Format(time.RFC3339), "lockoutId": l.ID}})
+	return nil
+}

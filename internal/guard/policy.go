@@ -1,0 +1,154 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// policyTTL bounds how long a policy change (`portcullis lockout policy set`)
+// takes to reach a running server.
+const policyTTL = 2 * time.Second
+
+type cachedPolicy struct {
+	p  store.LockoutPolicy
+	at time.Time
+}
+
+type policyCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedPolicy
+}
+
+// Policy returns the tenant's effective policy: its stored override, or the
+// configured defaults.
+func (g *Guard) Policy(ctx context.Context, tenantID string) (store.LockoutPolicy, error) {
+	now := g.now()
+	g.policies.mu.Lock()
+	c, ok := g.policies.entries[tenantID]
+	g.policies.mu.Unlock()
+	if ok && now.Sub(c.at) < policyTTL {
+		return c.p, nil
+	}
+	p, err := g.store.GetLockoutPolicy(ctx, tenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		p, err = g.defaults, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("lockout policy: %w", err)
+	}
+	g.policies.mu.Lock()
+	g.policies.entries[tenantID] = cachedPolicy{p: p, at: now}
+	g.policies.mu.Unlock()
+	return p, nil
+}
+
+// ValidatePolicy lists every problem of a policy, or returns nil.
+func ValidatePolicy(p store.LockoutPolicy) error {
+	var errs []error
+	if p.Threshold < 1 || p.Threshold > 1000 {
+		errs = append(errs, fmt.Errorf("threshold must be from 1 to 1000, got %d", p.Threshold))
+	}
+	if p.Duration < time.Second {
+		errs = append(errs, fmt.Errorf("duration must be at least 1s, got %s", p.Duration))
+	}
+	if p.MaxDuration < p.Duration {
+		errs = append(errs, fmt.Errorf("max_duration must be at least duration (%s), got %s", p.Duration, p.MaxDuration))
+	}
+	if p.ObservationWindow < time.Second {
+		errs = append(errs, fmt.Errorf("observation_window must be at least 1s, got %s", p.ObservationWindow))
+	}
+	if p.FamiliarNetworkDays < 0 || p.FamiliarNetworkDays > 365 {
+		errs = append(errs, fmt.Errorf("familiar_network_days must be from 0 to 365, got %d", p.FamiliarNetworkDays))
+	}
+	if p.DeviceCookieThreshold < 1 || p.DeviceCookieThreshold > 1000 {
+		errs = append(errs, fmt.Errorf("device_cookie_threshold must be from 1 to 1000, got %d", p.DeviceCookieThreshold))
+	}
+	return errors.Join(errs...)
+}
+
+// Source classes.
+const (
+	ClassUnfamiliar      = "unfamiliar"
+	ClassTrustedLocation = "trustedLocation"
+	ClassFamiliarNetwork = "familiarNetwork"
+	ClassDeviceCookie    = "deviceCookie"
+)
+
+// NetworkOf is the network a familiar-network budget covers: the IPv4 /24
+// or IPv6 /64 around the address.
+func NetworkOf(ip netip.Addr) string {
+	ip = ip.Unmap()
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// DeviceCookie is a verified device cookie presented with an attempt: the
+// browser sign-in issues it to a user after a successful sign-in, signed and
+// revocable. Only a cookie bound to the attempted user counts.
+type DeviceCookie struct {
+	ID     string
+	UserID string
+}
+
+// source is a classified attempt: which budget it draws from.
+type source struct {
+	key       store.BudgetKey
+	threshold int
+	backend   budgetBackend
+}
+
+type budgetBackend interface {
+	GetBudget(ctx context.Context, key store.BudgetKey) (store.BudgetState, error)
+	PutBudget(ctx context.Context, st store.BudgetState) (int64, error)
+}
+
+// classify picks the budget. Familiar is earned, never claimed: a device
+// cookie must be bound to this user, a network must have seen this user's
+// correct password within the policy's days; nothing the client sends
+// unsigned makes a source familiar.
+func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) (source, error) {
+	src := source{key: store.BudgetKey{TenantID: a.TenantID, Class: ClassUnfamiliar}, threshold: p.Threshold}
+	if a.User == nil {
+		src.key.Subject, src.backend = g.unknownSubject(a.TenantID, a.LoginKey), g.unknown
+	} else {
+		src.key.Subject, src.backend = a.User.ID, g.store
+	}
+	switch {
+	case a.User != nil && a.Device != nil && a.Device.UserID == a.User.ID && a.Device.ID != "":
+		src.key.Class, src.key.Scope, src.threshold = ClassDeviceCookie, a.Device.ID, p.DeviceCookieThreshold
+	case g.isTrusted(a.ClientIP):
+		src.key.Class = ClassTrustedLocation
+	case a.User != nil && a.ClientIP.IsValid() && p.FamiliarNetworkDays > 0:
+		network := NetworkOf(a.ClientIP)
+		last, err := g.store.NetworkLastSuccess(ctx, a.TenantID, a.User.ID, network)
+		if err != nil {
+			return src, fmt.Errorf("familiar network: %w", err)
+		}
+		if !last.IsZero() && g.now().Sub(last) < time.Duration(p.FamiliarNetworkDays)*24*time.Hour {
+			src.key.Class, src.key.Scope = ClassFamiliarNetwork, network
+		}
+	}
+	return src, nil
+}
+
+func (g *Guard) isTrusted(ip netip.Addr) bool {
+	for _, p := range g.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// BudgetKey names one lockout budget: an account (or, for unknown names, an
+// HMAC of the name) and a source class with its scope.
+type BudgetKey struct {
+	TenantID string
+	// Subject is the user's object ID, or "x:" + HMAC of an unknown name.
+	Subject string
+	// Class is unfamiliar, trustedLocation, familiarNetwork or deviceCookie.
+	Class string
+	// Scope narrows the class: the network prefix, or the device cookie ID.
+	Scope string
+}
+
+// String is the key's canonical form (storage primary key).
+func (k BudgetKey) String() string {
+	return k.TenantID + "|" + k.Subject + "|" + k.Class + "|" + k.Scope
+}
+
+// Typo is a remembered wrong password: a keyed hash, never the password.
+type Typo struct {
+	MAC string // hex HMAC-SHA256(server secret, subject|password)
+	At  time.Time
+}
+
+// BudgetState is the durable state of one budget. Version implements
+// optimistic concurrency: PutBudget succeeds only if the stored version is
+// still the one read.
+type BudgetState struct {
+	Key      BudgetKey
+	Version  int64 // 0 = never stored
+	Failures []time.Time
+	// LockedUntil is the end of the current (or last) lock; zero if never locked.
+	LockedUntil time.Time
+	// LockedAt is when the current (or last) lock started.
+	LockedAt time.Time
+	// Lockouts counts consecutive lockouts, for escalation.
+	Lockouts int
+	// LockoutID is the audit record of the current (or last) lock.
+	LockoutID string
+	Typos     []Typo
+	UpdatedAt time.Time
+}
+
+// Budgets stores lockout budgets with compare-and-swap updates.
+type Budgets interface {
+	// GetBudget returns the stored state, or a zero state (Version 0) with
+	// the key set when none is stored.
+	GetBudget(ctx context.Context, key BudgetKey) (BudgetState, error)
+	// PutBudget stores st if the stored version equals st.Version (0 = must
+	// not exist yet), and returns the new version. A mismatch is ErrConflict.
+	PutBudget(ctx context.Context, st BudgetState) (int64, error)
+	// ListBudgets returns every budget of a subject, any class.
+	ListBudgets(ctx context.Context, tenantID, subject string) ([]BudgetState, error)
+}
+
+// Lockout is the audit record of one lock.
+type Lockout struct {
+	ID           string
+	TenantID     string
+	Subject      string // user object ID
+	Class        string
+	Scope        string
+	StartedAt    time.Time
+	ExpiresAt    time.Time
+	FailureCount int
+	Reason       string
+	ClearedAt    time.Time // zero unless cleared early
+	ClearedBy    string
+	ClearedHow   string // "admin-unlock", "password-reset", ...
+	ClearReason  string
+}
+
+// Lockouts stores lockout audit records. Nothing is deleted.
+type Lockouts interface {
+	CreateLockout(ctx context.Context, l Lockout) error
+	// ListLockouts returns a subject's lockouts, newest first.
+	ListLockouts(ctx context.Context, tenantID, subject string, limit int) ([]Lockout, error)
+	// ClearLockout marks one lockout cleared (if not already).
+	ClearLockout(ctx context.Context, tenantID, id string, at time.Time, by, how, reason string) error
+}
+
+// LockoutPolicy is a tenant's smart lockout policy.
+type LockoutPolicy struct {
+	Threshold             int
+	Duration              time.Duration
+	MaxDuration           time.Duration
+	ObservationWindow     time.Duration
+	FamiliarNetworkDays   int
+	DeviceCookieThreshold int
+}
+
+// LockoutPolicies stores per-tenant policy overrides.
+type LockoutPolicies interface {
+	// GetLockoutPolicy returns the tenant's stored policy, or ErrNotFound
+	// when the tenant uses the configured defaults.
+	GetLockoutPolicy(ctx context.Context, tenantID string) (LockoutPolicy, error)
+	SetLockoutPolicy(ctx context.Context, tenantID string, p LockoutPolicy) error
+}
+
+// FamiliarNetworks remembers where users signed in successfully.
+type FamiliarNetworks interface {
+	// TouchNetwork records a successful sign-in of the user from prefix.
+	TouchNetwork(ctx context.Context, tenantID, userID, prefix string, at time.Time) error
+	// NetworkLastSuccess returns the last success from prefix, or zero.
+	NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix string) (time.Time, error)
+}
