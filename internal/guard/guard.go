@@ -62,19 +62,19 @@ type Config struct {
 
 // Guard is the credential gate.
 type Guard struct {
-	store     Store
-	pool      *hashpool.Pool
-	params    password.Params
-	defaults  store.LockoutPolicy
-	trusted   []netip.Prefix
-	unknown   *unknownTable
-	events    *events.Bus
-	now       func() time.Time
-	dummy     string // a hash of a random secret with the current parameters
-	macKey    []byte
-	inflight  inflight
-	policies  policyCache
-	keyLocks  [256]sync.Mutex
+	store    Store
+	pool     *hashpool.Pool
+	params   password.Params
+	defaults store.LockoutPolicy
+	trusted  []netip.Prefix
+	unknown  *unknownTable
+	events   *events.Bus
+	now      func() time.Time
+	dummy    string // a hash of a random secret with the current parameters
+	macKey   []byte
+	inflight inflight
+	policies policyCache
+	keyLocks [256]sync.Mutex
 }
 
 // New returns a guard.

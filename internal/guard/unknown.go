@@ -3,8 +3,8 @@ package guard
 import (
 	"context"
 	"hash/maphash"
-	"time"
 	"sync"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
