@@ -47,7 +47,8 @@ func newUsersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users (offline, on the data directory)"}
 	cmd.AddCommand(newUsersAddCmd(), newUsersListCmd(), newUsersShowCmd(),
 		newUsersEnableCmd("enable", true), newUsersEnableCmd("disable", false),
-		newUsersSetPasswordCmd(), newUsersImportCmd(), newBannedTermsCmd())
+		newUsersSetPasswordCmd(), newUsersImportCmd(), newBannedTermsCmd(),
+		newUsersLockoutStatusCmd(), newUsersUnlockCmd())
 	return cmd
 }
 

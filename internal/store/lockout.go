@@ -61,19 +61,19 @@ type Budgets interface {
 
 // Lockout is the audit record of one lock.
 type Lockout struct {
-	ID           string
-	TenantID     string
-	Subject      string // user object ID
-	Class        string
-	Scope        string
-	StartedAt    time.Time
-	ExpiresAt    time.Time
-	FailureCount int
-	Reason       string
-	ClearedAt    time.Time // zero unless cleared early
-	ClearedBy    string
-	ClearedHow   string // "admin-unlock", "password-reset", ...
-	ClearReason  string
+	ID           string    `json:"id"`
+	TenantID     string    `json:"tenantId"`
+	Subject      string    `json:"subject"` // user object ID
+	Class        string    `json:"class"`
+	Scope        string    `json:"scope"`
+	StartedAt    time.Time `json:"startedAt"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	FailureCount int       `json:"failureCount"`
+	Reason       string    `json:"reason"`
+	ClearedAt    time.Time `json:"clearedAt,omitzero"` // zero unless cleared early
+	ClearedBy    string    `json:"clearedBy"`
+	ClearedHow   string    `json:"clearedHow"` // "admin-unlock", "password-reset", ...
+	ClearReason  string    `json:"clearReason"`
 }
 
 // Lockouts stores lockout audit records. Nothing is deleted.

@@ -1,0 +1,138 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestAttackerCannotLockOutTheUser: an attacker exhausting the unfamiliar
+// budget does not stop the user on a familiar network, a trusted location or
+// with a device cookie; each of those budgets locks on its own.
+func TestAttackerCannotLockOutTheUser(t *testing.T) {
+	f := newFixture(t, netip.MustParsePrefix("198.51.100.0/24"))
+	u := f.user(t, "right")
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.7"); !out.Correct || out.Class != ClassUnfamiliar {
+		t.Fatalf("first sign-in: %+v", out)
+	}
+	for i := range 5 { // attacker from anywhere else
+		f.try(t, &u, u.LoginKey, fmt.Sprint("guess", i), fmt.Sprintf("192.0.2.%d", i+1))
+	}
+	if out := f.try(t, &u, u.LoginKey, "guess-x", "192.0.2.99"); out.Decision != DecisionLocked {
+		t.Fatalf("unfamiliar budget not locked: %+v", out)
+	}
+	// The user's network (same /24 as the earlier success) is familiar.
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.200"); !out.Correct || out.Class != ClassFamiliarNetwork || out.Scope != "203.0.113.0/24" {
+		t.Fatalf("familiar network: %+v", out)
+	}
+	if out := f.try(t, &u, u.LoginKey, "right", "198.51.100.9"); !out.Correct || out.Class != ClassTrustedLocation {
+		t.Fatalf("trusted location: %+v", out)
+	}
+	dev := &DeviceCookie{ID: "dev-1", UserID: u.ID}
+	out, err := f.g.CheckPassword(context.Background(), Attempt{TenantID: tenantID, User: &u, LoginKey: u.LoginKey,
+		Password: "right", ClientIP: netip.MustParseAddr("192.0.2.50"), Device: dev})
+	if err != nil || !out.Correct || out.Class != ClassDeviceCookie || out.Threshold != 2 {
+		t.Fatalf("device cookie: %+v %v", out, err)
+	}
+	// A cookie issued to someone else is just unfamiliar (from a network
+	// without a success: 192.0.2.0/24 became familiar with the sign-in above).
+	other := &DeviceCookie{ID: "dev-2", UserID: "someone-else"}
+	out, _ = f.g.CheckPassword(context.Background(), Attempt{TenantID: tenantID, User: &u, LoginKey: u.LoginKey,
+		Password: "right", ClientIP: netip.MustParseAddr("100.64.0.50"), Device: other})
+	if out.Class != ClassUnfamiliar || out.Decision != DecisionLocked {
+		t.Fatalf("foreign device cookie: %+v", out)
+	}
+	// The familiar budget is bounded too: a compromised familiar network locks.
+	for i := range 3 {
+		f.try(t, &u, u.LoginKey, fmt.Sprint("insider", i), "203.0.113.66")
+	}
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.66"); out.Decision != DecisionLocked || out.Class != ClassFamiliarNetwork {
+		t.Fatalf("familiar budget did not lock: %+v", out)
+	}
+	// Familiarity fades after familiar_network_days.
+	f.advance(31 * 24 * time.Hour)
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.5"); out.Class != ClassUnfamiliar {
+		t.Fatalf("network still familiar after 31 days: %+v", out)
+	}
+}
+
+// TestUnknownNamesLockLikeRealOnes: the decisions for a real account and an
+// unknown name under the same attempts are identical.
+func TestUnknownNamesLockLikeRealOnes(t *testing.T) {
+	f := newFixture(t)
+	u := f.user(t, "right")
+	seq := []string{"a", "b", "b", "c", "d", "e"}
+	var real, ghost []string
+	for _, pw := range seq {
+		r := f.try(t, &u, u.LoginKey, pw, "192.0.2.1")
+		g := f.try(t, nil, "ghost@contoso.test", pw, "192.0.2.1")
+		real = append(real, fmt.Sprintf("%s/%d", r.Decision, r.Failures))
+		ghost = append(ghost, fmt.Sprintf("%s/%d", g.Decision, g.Failures))
+		if g.Verified || g.Correct {
+			t.Fatalf("unknown name verified: %+v", g)
+		}
+	}
+	f.advance(time.Minute)
+	r, g := f.try(t, &u, u.LoginKey, "z", ""), f.try(t, nil, "ghost@contoso.test", "z", "")
+	real, ghost = append(real, fmt.Sprint(r.Decision, r.LockedNow)), append(ghost, fmt.Sprint(g.Decision, g.LockedNow))
+	if fmt.Sprint(real) != fmt.Sprint(ghost) {
+		t.Fatalf("real and unknown diverge:\n real  %v\n ghost %v", real, ghost)
+	}
+	if real[4] != "locked/3" {
+		t.Fatalf("expected a lock after 3 distinct failures, got %v", real)
+	}
+	// Case and Unicode variants are one name (the caller normalises), and
+	// unknown names leave no rows in the database.
+	if budgets, _ := f.db.ListBudgets(context.Background(), tenantID, f.g.unknownSubject(tenantID, "ghost@contoso.test")); len(budgets) != 0 {
+		t.Fatalf("unknown name stored %d budget rows", len(budgets))
+	}
+}
+
+// TestExactBudgetUnderConcurrency: 500 concurrent wrong passwords verify at
+// most threshold times, and a correct password afterwards is refused.
+func TestExactBudgetUnderConcurrency(t *testing.T) {
+	f := newFixture(t)
+	u := f.user(t, "right")
+	var verified atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Go(func() {
+			out := f.try(t, &u, u.LoginKey, fmt.Sprint("wrong", i), "")
+			if out.Verified {
+				verified.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := verified.Load(); n != int64(testPolicy.Threshold) {
+		t.Fatalf("%d verifications, want exactly the threshold %d", n, testPolicy.Threshold)
+	}
+	if out := f.try(t, &u, u.LoginKey, "right", ""); out.Decision != DecisionLocked {
+		t.Fatalf("correct password after the budget was spent: %+v", out)
+	}
+}
+
+// TestUnknownTableIsFixedSize: a million names later the table has not grown.
+func TestUnknownTableIsFixedSize(t *testing.T) {
+	tab := newUnknownTable(1024)
+	ctx := context.Background()
+	for i := range 20000 {
+		st, _ := tab.GetBudget(ctx, keyFor(fmt.Sprint("n", i)))
+		st.Failures = append(st.Failures, time.Unix(int64(i), 0))
+		st.UpdatedAt = time.Unix(int64(i), 0)
+		if _, err := tab.PutBudget(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(tab.slots) != 1024 {
+		t.Fatalf("table grew to %d slots", len(tab.slots))
+	}
+	// The most recent names are still tracked.
+	if st, _ := tab.GetBudget(ctx, keyFor("n19999")); len(st.Failures) != 1 {
+		t.Fatalf("latest name forgotten: %+v", st)
+	}
+}
