@@ -1,8 +1,8 @@
 package guard
 
 import (
-	"flag"
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
