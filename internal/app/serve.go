@@ -37,12 +37,13 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Server is a running Portcullis.
 type Server struct {
-	events  *events.Bus
-	db      *sqlstore.DB
-	writer  *signinlog.Writer
-	http    *http.Server
-	ln      net.Listener
-	baseURL string
+	events   *events.Bus
+	provider *oidc.Provider
+	db       *sqlstore.DB
+	writer   *signinlog.Writer
+	http     *http.Server
+	ln       net.Listener
+	baseURL  string
 }
 
 // Serve runs Portcullis until ctx is cancelled. On a data directory with no
@@ -131,6 +132,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	if err != nil {
 		return nil, err
 	}
+	s.provider = provider
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -188,3 +190,7 @@ func (s *Server) Store() *sqlstore.DB { return s.db }
 
 // Events is the server's event bus (account locked/unlocked...).
 func (s *Server) Events() *events.Bus { return s.events }
+
+// GrantTypes lists the token endpoint's grant types (the same-gate test
+// enumerates them).
+func (s *Server) GrantTypes() []string { return s.provider.GrantTypes() }

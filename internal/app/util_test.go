@@ -3,10 +3,12 @@ package app_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -37,3 +39,7 @@ func (ts *testServer) tokenBasic(form url.Values, user, pass string) response {
 }
 
 func storeQueryApp() store.SignInQuery { return store.SignInQuery{} }
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

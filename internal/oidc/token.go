@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -218,4 +219,14 @@ func (p *Provider) finishRecord(req *tokenRequest, terr *tokenError) {
 // clientInfo is MSAL's client_info: base64url JSON of the home account IDs.
 func clientInfo(oid, tid string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"` + oid + `","utid":"` + tid + `"}`))
+}
+
+// GrantTypes lists the registered grant types, sorted.
+func (p *Provider) GrantTypes() []string {
+	var out []string
+	for g := range p.grants() {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
 }
