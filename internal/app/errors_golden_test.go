@@ -113,6 +113,13 @@ func errorCases() []errorCase {
 		{"body_over_1mib", 413, 90004, func(ts *testServer) *http.Request {
 			return rawRequest(ts, "application/x-www-form-urlencoded", pw.Encode()+"&pad="+strings.Repeat("a", 1<<20))
 		}},
+		{"locked_account", 400, 50053, func(ts *testServer) *http.Request {
+			ts.addUser("lou@contoso.test", "Lou", alicePassword, true)
+			for i := range 10 {
+				ts.token(passwordForm("lou@contoso.test", "wrong-"+strings.Repeat("x", i)))
+			}
+			return formRequest(ts, "", passwordForm("lou@contoso.test", alicePassword))
+		}},
 		{"get_method", 400, 900561, func(ts *testServer) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, ts.tokenURL(), nil)
 			return req

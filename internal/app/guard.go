@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/events"
@@ -30,5 +31,8 @@ func NewGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashp
 		pool = hashpool.New(1, 1, cfg.Passwords.HashQueueTimeout, nil)
 	}
 	return guard.New(ctx, guard.Config{Store: s, Pool: pool, Params: HashParams(cfg), DefaultPolicy: LockoutDefaults(cfg),
-		TrustedLocations: trusted, UnknownNameSlots: cfg.Lockout.UnknownNameSlots, Events: bus})
+		TrustedLocations: trusted, UnknownNameSlots: cfg.Lockout.UnknownNameSlots, Events: bus,
+		// SQLite serves one process: this one makes every change but offline
+		// CLI unlocks, which the cache lets through within a second.
+		CacheTTL: time.Second})
 }

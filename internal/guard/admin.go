@@ -108,9 +108,15 @@ func (g *Guard) clearBudget(ctx context.Context, key store.BudgetKey) error {
 		}
 		clearAll(&st)
 		st.UpdatedAt = g.now()
-		if _, err := g.store.PutBudget(ctx, st); !errors.Is(err, store.ErrConflict) {
-			return err
+		version, err := g.store.PutBudget(ctx, st)
+		if errors.Is(err, store.ErrConflict) {
+			continue
 		}
+		if err == nil {
+			st.Version = version
+			g.cache.putBudget(key.String(), st, st.UpdatedAt)
+		}
+		return err
 	}
 	return fmt.Errorf("unlock %s: %w", key, store.ErrConflict)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,9 +110,11 @@ func (g *Guard) CheckPassword(ctx context.Context, a Attempt) (Outcome, error) {
 		return out, err
 	}
 	if out.Correct && a.ClientIP.IsValid() {
-		if err := g.store.TouchNetwork(ctx, a.TenantID, a.User.ID, NetworkOf(a.ClientIP), g.now()); err != nil {
+		network, now := NetworkOf(a.ClientIP), g.now()
+		if err := g.store.TouchNetwork(ctx, a.TenantID, a.User.ID, network, now); err != nil {
 			return out, fmt.Errorf("remember familiar network: %w", err)
 		}
+		g.cache.putNetwork(a.TenantID+"|"+a.User.ID+"|"+network, now, now)
 	}
 	return out, nil
 }
@@ -123,7 +126,7 @@ func (g *Guard) admit(ctx context.Context, src source, p store.LockoutPolicy, ma
 	mu := g.lockFor(k)
 	mu.Lock()
 	defer mu.Unlock()
-	st, err := src.backend.GetBudget(ctx, src.key)
+	st, err := g.readBudget(ctx, src)
 	if err != nil {
 		return fmt.Errorf("read budget: %w", err)
 	}
@@ -144,6 +147,23 @@ func (g *Guard) admit(ctx context.Context, src source, p store.LockoutPolicy, ma
 		g.inflight.add(k, 1)
 	}
 	return nil
+}
+
+// readBudget reads a budget, from the cache when it is fresh.
+func (g *Guard) readBudget(ctx context.Context, src source) (store.BudgetState, error) {
+	cached := src.backend == budgetBackend(g.store)
+	k := src.key.String()
+	if cached {
+		if st, ok := g.cache.budget(k, g.now()); ok {
+			st.Failures, st.Typos = slices.Clone(st.Failures), slices.Clone(st.Typos)
+			return st, nil
+		}
+	}
+	st, err := src.backend.GetBudget(ctx, src.key)
+	if err == nil && cached {
+		g.cache.putBudget(k, st, g.now())
+	}
+	return st, err
 }
 
 // maxCASRetries bounds retries when another process changed the budget
@@ -171,10 +191,15 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 			st.LockoutID = uuid.NewString()
 		}
 		st.UpdatedAt = now
-		if _, err := src.backend.PutBudget(ctx, st); errors.Is(err, store.ErrConflict) {
+		version, err := src.backend.PutBudget(ctx, st)
+		if errors.Is(err, store.ErrConflict) {
 			continue
 		} else if err != nil {
 			return fmt.Errorf("write budget: %w", err)
+		}
+		if src.backend == budgetBackend(g.store) {
+			st.Version = version
+			g.cache.putBudget(k, st, now)
 		}
 		out.fill(st)
 		out.LockedNow = lockedNow

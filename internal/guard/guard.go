@@ -56,8 +56,10 @@ type Config struct {
 	DefaultPolicy    store.LockoutPolicy
 	TrustedLocations []netip.Prefix
 	UnknownNameSlots int
-	Events           *events.Bus // may be nil
-	Now              func() time.Time
+	// CacheTTL enables the read cache (single-process backends only; 0 off).
+	CacheTTL time.Duration
+	Events   *events.Bus // may be nil
+	Now      func() time.Time
 }
 
 // Guard is the credential gate.
@@ -74,6 +76,7 @@ type Guard struct {
 	macKey   []byte
 	inflight inflight
 	policies policyCache
+	cache    *readCache
 	keyLocks [256]sync.Mutex
 }
 
@@ -100,7 +103,7 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 	return &Guard{store: c.Store, pool: c.Pool, params: c.Params, defaults: c.DefaultPolicy,
 		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
 		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
-		policies: policyCache{entries: map[string]cachedPolicy{}}}, nil
+		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL)}, nil
 }
 
 // mac is the keyed hash of one secret presented for one subject: enough to

@@ -54,7 +54,7 @@ func newFixture(t testing.TB, trusted ...netip.Prefix) *fixture {
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db, bus: events.NewBus(), clock: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
 	f.g, err = New(ctx, Config{Store: db, Pool: hashpool.New(2, 10000, time.Minute, nil), Params: fastParams,
-		DefaultPolicy: testPolicy, TrustedLocations: trusted, UnknownNameSlots: 4096, Events: f.bus, Now: f.now})
+		DefaultPolicy: testPolicy, TrustedLocations: trusted, UnknownNameSlots: 4096, Events: f.bus, Now: f.now, CacheTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) 
 		src.key.Class = ClassTrustedLocation
 	case a.User != nil && a.ClientIP.IsValid() && p.FamiliarNetworkDays > 0:
 		network := NetworkOf(a.ClientIP)
-		last, err := g.store.NetworkLastSuccess(ctx, a.TenantID, a.User.ID, network)
+		last, err := g.lastSuccessFrom(ctx, a.TenantID, a.User.ID, network)
 		if err != nil {
 			return src, fmt.Errorf("familiar network: %w", err)
 		}
@@ -151,4 +151,16 @@ func (g *Guard) isTrusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network string) (time.Time, error) {
+	key := tenantID + "|" + userID + "|" + network
+	if last, ok := g.cache.network(key, g.now()); ok {
+		return last, nil
+	}
+	last, err := g.store.NetworkLastSuccess(ctx, tenantID, userID, network)
+	if err == nil {
+		g.cache.putNetwork(key, last, g.now())
+	}
+	return last, err
 }

@@ -33,9 +33,9 @@ func (p *Provider) resolveTenant(ctx context.Context, segment string) (tenantRef
 	var t store.Tenant
 	var err error
 	if id, perr := uuid.Parse(segment); perr == nil {
-		t, err = p.store.GetTenant(ctx, id.String())
+		t, err = p.getTenant(ctx, id.String())
 	} else if d, derr := directory.NormaliseDomain(segment); derr == nil {
-		t, err = p.store.TenantByDomain(ctx, d)
+		t, err = p.tenantByDomain(ctx, d)
 	} else {
 		err = store.ErrNotFound
 	}
@@ -118,7 +118,7 @@ func (p *Provider) userRealm(w http.ResponseWriter, r *http.Request, upn string)
 	}
 	if key, err := directory.LoginKey(upn); err == nil {
 		domain := directory.DomainOf(key)
-		if _, err := p.store.TenantByDomain(r.Context(), domain); err == nil {
+		if _, err := p.tenantByDomain(r.Context(), domain); err == nil {
 			body["account_type"], body["domain_name"] = "Managed", domain
 		}
 	}

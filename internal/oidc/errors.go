@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // tokenError is a failure answered in Entra's token error format. Cause is
@@ -85,3 +87,5 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -84,7 +84,7 @@ func (p *Provider) scopeResource(ctx context.Context, tenantID, scope string) (s
 	if err != nil {
 		return "", "", errCode(aadsts.ResourceNotFound, truncate(idPart, 100), tenantID)
 	}
-	app, err := p.store.GetApp(ctx, id.String())
+	app, err := p.getApp(ctx, id.String())
 	if errors.Is(err, store.ErrNotFound) || (err == nil && app.TenantID != tenantID) {
 		return "", "", errCode(aadsts.ResourceNotFound, id.String(), tenantID)
 	}

@@ -122,7 +122,7 @@ func (p *Provider) identifyClient(ctx context.Context, req *tokenRequest) *token
 	var app store.App
 	var err error
 	if id, perr := uuid.Parse(clientID); perr == nil {
-		app, err = p.store.GetApp(ctx, id.String())
+		app, err = p.getApp(ctx, id.String())
 	} else {
 		err = store.ErrNotFound
 	}

@@ -1,0 +1,97 @@
+package guard
+
+import (
+	"sync"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// readCache keeps recently read budgets and familiar-network answers so that
+// refusing a locked account costs a map lookup, not database reads. It is
+// only used with a single-process backend (SQLite), where this process makes
+// every change except offline CLI unlocks and policy edits, which therefore
+// take effect within the TTL. Every write still goes to the store with
+// compare-and-swap; the cache is refreshed from what was written.
+type readCache struct {
+	ttl time.Duration // 0 disables the cache
+
+	mu       sync.Mutex
+	budgets  map[string]cachedBudget
+	networks map[string]cachedNetwork
+}
+
+type cachedBudget struct {
+	st store.BudgetState
+	at time.Time
+}
+
+type cachedNetwork struct {
+	last time.Time
+	at   time.Time
+}
+
+// cacheSweepAt bounds the maps: past this size, stale entries are dropped.
+const cacheSweepAt = 1 << 16
+
+func newReadCache(ttl time.Duration) *readCache {
+	return &readCache{ttl: ttl, budgets: map[string]cachedBudget{}, networks: map[string]cachedNetwork{}}
+}
+
+func (c *readCache) budget(key string, now time.Time) (store.BudgetState, bool) {
+	if c.ttl <= 0 {
+		return store.BudgetState{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.budgets[key]
+	if !ok || now.Sub(e.at) >= c.ttl {
+		return store.BudgetState{}, false
+	}
+	return e.st, true
+}
+
+func (c *readCache) putBudget(key string, st store.BudgetState, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.budgets) >= cacheSweepAt {
+		for k, e := range c.budgets {
+			if now.Sub(e.at) >= c.ttl {
+				delete(c.budgets, k)
+			}
+		}
+	}
+	c.budgets[key] = cachedBudget{st: st, at: now}
+}
+
+func (c *readCache) network(key string, now time.Time) (time.Time, bool) {
+	if c.ttl <= 0 {
+		return time.Time{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.networks[key]
+	if !ok || now.Sub(e.at) >= c.ttl {
+		return time.Time{}, false
+	}
+	return e.last, true
+}
+
+func (c *readCache) putNetwork(key string, last, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.networks) >= cacheSweepAt {
+		for k, e := range c.networks {
+			if now.Sub(e.at) >= c.ttl {
+				delete(c.networks, k)
+			}
+		}
+	}
+	c.networks[key] = cachedNetwork{last: last, at: now}
+}
