@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -51,4 +52,47 @@ func benchRefusal(b *testing.B, _ func(*fixture, any) Attempt, unknown bool) {
 	slices.Sort(durations)
 	b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds())/1000, "p50-µs")
 	b.ReportMetric(float64(durations[len(durations)*99/100].Nanoseconds())/1000, "p99-µs")
+}
+
+// BenchmarkUnknownNamesMemory records 1,000,000 failed attempts on distinct
+// names that match no account (the whole budget path except the dummy hash)
+// and reports heap growth: the unknown-name table is fixed-size, so growth
+// must stay flat however many names are tried.
+func BenchmarkUnknownNamesMemory(b *testing.B) {
+	const names = 1_000_000
+	f := newFixture(b)
+	ctx := context.Background()
+	// The default table size (lockout.unknown_name_slots), filled from empty.
+	f.g.unknown = newUnknownTable(1 << 17)
+	p, _ := f.g.Policy(ctx, tenantID)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var growth float64
+	for b.Loop() {
+		before := heap()
+		for i := range names {
+			a := Attempt{TenantID: tenantID, LoginKey: fmt.Sprintf("user%d@contoso.test", i), Password: "guess"}
+			src, err := f.g.classify(ctx, a, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out := Outcome{}
+			mac := f.g.mac(src.key.Subject, a.Password)
+			if err := f.g.admit(ctx, src, p, mac, time.Time{}, &out); err != nil {
+				b.Fatal(err)
+			}
+			if out.Decision == DecisionVerified {
+				if err := f.g.settle(ctx, a, src, p, mac, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		growth = float64(heap()-min(before, heap())) / (1 << 20)
+	}
+	b.ReportMetric(growth, "heap-growth-MiB")
+	b.ReportMetric(float64(len(f.g.unknown.slots)), "table-slots")
 }
