@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"io"
 	"log/slog"
 	"net"
@@ -60,6 +61,9 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 
 // Start opens everything, starts listening and returns.
 func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.Logger) (*Server, error) {
+	// Every request needs several random IDs (trace, correlation, record):
+	// draw them from a buffered pool instead of one getrandom call each.
+	uuid.EnableRandPool()
 	db, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err

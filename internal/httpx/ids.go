@@ -49,7 +49,13 @@ func RequestIDs(next http.Handler) http.Handler {
 			}
 		}
 		if correlationID == "" {
-			correlationID = uuid.NewString()
+			// Time-ordered, so correlation IDs Portcullis makes up append to
+			// the sign-in log's correlation index instead of scattering.
+			if id, err := uuid.NewV7(); err == nil {
+				correlationID = id.String()
+			} else {
+				correlationID = uuid.NewString()
+			}
 		}
 		w.Header().Set("x-ms-request-id", requestID)
 		w.Header().Set("client-request-id", correlationID)

@@ -46,6 +46,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	// Owner-only from the start: SQLite gives the -wal and -shm files the
+	// database file's permissions, and all three hold password hashes,
+	// signing keys and the sign-in log.
+	if err := restrictFiles(path); err != nil {
+		return nil, err
+	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas()
 	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -64,12 +70,27 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	// Owner-only: the file holds password hashes and signing keys.
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := restrictFiles(path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("restrict %s: %w", path, err)
+		return nil, err
 	}
 	return db, nil
+}
+
+// restrictFiles creates the database file if needed and makes it, and any
+// WAL companion files, readable by the owner only.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func pragmas() string {
