@@ -8,133 +8,88 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
-// directoryTTL bounds how long a tenant or app change made elsewhere (the
-// offline CLI) takes to reach the token endpoint. Tenants and apps change
-// rarely and are read on every request, so caching them removes most of
-// the database work from refusals under attack.
-const directoryTTL = 5 * time.Second
+// Tenants, apps and sign-in names are read on every token request but change
+// rarely, so they are cached, "not found" included: floods of unknown client
+// IDs, tenants or names cost no database reads. The TTLs bound how long a
+// change made elsewhere (the offline CLI) takes to reach the token endpoint;
+// users get the shortest, so a disable or password change applies quickly.
+const (
+	directoryTTL = 5 * time.Second
+	userTTL      = time.Second
+	// cacheMax bounds each cache; a full cache is emptied and refilled.
+	cacheMax = 10000
+)
 
-// dirCache caches tenants (by ID and domain) and apps (by client ID),
-// including "not found", so floods of unknown client IDs or tenants also
-// cost no database reads. Its size is bounded.
+// ttlCache remembers load results (values and not-found) for ttl.
+type ttlCache[V any] struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v   V
+	err error
+	at  time.Time
+}
+
+func newTTLCache[V any](ttl time.Duration) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, m: map[string]ttlEntry[V]{}}
+}
+
+// get returns the cached answer for key, or loads and caches it. Transient
+// errors are returned but never cached.
+func (c *ttlCache[V]) get(key string, now time.Time, load func() (V, error)) (V, error) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e.v, e.err
+	}
+	v, err := load()
+	if err != nil && !isNotFound(err) {
+		return v, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= cacheMax {
+		clear(c.m)
+	}
+	c.m[key] = ttlEntry[V]{v: v, err: err, at: now}
+	c.mu.Unlock()
+	return v, err
+}
+
+// forget drops key after this process changed what it caches.
+func (c *ttlCache[V]) forget(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+// dirCache holds the provider's caches.
 type dirCache struct {
-	now func() time.Time
-
-	mu      sync.Mutex
-	tenants map[string]cachedTenant
-	apps    map[string]cachedApp
-	users   map[string]cachedUser
+	tenants *ttlCache[store.Tenant]
+	apps    *ttlCache[store.App]
+	users   *ttlCache[store.User]
 }
 
-type cachedTenant struct {
-	t   store.Tenant
-	err error
-	at  time.Time
-}
-
-type cachedUser struct {
-	u   store.User
-	err error
-	at  time.Time
-}
-
-// userTTL is shorter than directoryTTL: a password change or disable from
-// the offline CLI must take effect quickly.
-const userTTL = time.Second
-
-type cachedApp struct {
-	a   store.App
-	err error
-	at  time.Time
-}
-
-const dirCacheMax = 10000
-
-func newDirCache(now func() time.Time) *dirCache {
-	return &dirCache{now: now, tenants: map[string]cachedTenant{}, apps: map[string]cachedApp{}, users: map[string]cachedUser{}}
-}
-
-// tenant returns the cached answer of load for key, refreshing it when stale.
-func (c *dirCache) tenant(key string, load func() (store.Tenant, error)) (store.Tenant, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.tenants[key]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < directoryTTL {
-		return e.t, e.err
-	}
-	t, err := load()
-	if err != nil && !isNotFound(err) {
-		return t, err // transient errors are not cached
-	}
-	c.mu.Lock()
-	if len(c.tenants) >= dirCacheMax {
-		clear(c.tenants)
-	}
-	c.tenants[key] = cachedTenant{t: t, err: err, at: now}
-	c.mu.Unlock()
-	return t, err
-}
-
-func (c *dirCache) app(clientID string, load func() (store.App, error)) (store.App, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.apps[clientID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < directoryTTL {
-		return e.a, e.err
-	}
-	a, err := load()
-	if err != nil && !isNotFound(err) {
-		return a, err
-	}
-	c.mu.Lock()
-	if len(c.apps) >= dirCacheMax {
-		clear(c.apps)
-	}
-	c.apps[clientID] = cachedApp{a: a, err: err, at: now}
-	c.mu.Unlock()
-	return a, err
+func newDirCache() dirCache {
+	return dirCache{tenants: newTTLCache[store.Tenant](directoryTTL), apps: newTTLCache[store.App](directoryTTL),
+		users: newTTLCache[store.User](userTTL)}
 }
 
 func (p *Provider) getTenant(ctx context.Context, id string) (store.Tenant, error) {
-	return p.dirs.tenant("id:"+id, func() (store.Tenant, error) { return p.store.GetTenant(ctx, id) })
+	return p.dirs.tenants.get("id:"+id, p.now(), func() (store.Tenant, error) { return p.store.GetTenant(ctx, id) })
 }
 
 func (p *Provider) tenantByDomain(ctx context.Context, domain string) (store.Tenant, error) {
-	return p.dirs.tenant("domain:"+domain, func() (store.Tenant, error) { return p.store.TenantByDomain(ctx, domain) })
+	return p.dirs.tenants.get("domain:"+domain, p.now(), func() (store.Tenant, error) { return p.store.TenantByDomain(ctx, domain) })
 }
 
 func (p *Provider) getApp(ctx context.Context, clientID string) (store.App, error) {
-	return p.dirs.app(clientID, func() (store.App, error) { return p.store.GetApp(ctx, clientID) })
+	return p.dirs.apps.get(clientID, p.now(), func() (store.App, error) { return p.store.GetApp(ctx, clientID) })
 }
 
-// user caches sign-in name lookups (found or not) for userTTL, so a flood
-// against one name, real or not, costs no database reads.
-func (c *dirCache) user(key string, load func() (store.User, error)) (store.User, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.users[key]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < userTTL {
-		return e.u, e.err
-	}
-	u, err := load()
-	if err != nil && !isNotFound(err) {
-		return u, err
-	}
-	c.mu.Lock()
-	if len(c.users) >= dirCacheMax {
-		clear(c.users)
-	}
-	c.users[key] = cachedUser{u: u, err: err, at: now}
-	c.mu.Unlock()
-	return u, err
-}
-
-// forgetUser drops a cached user after this process changed it.
-func (c *dirCache) forgetUser(key string) {
-	c.mu.Lock()
-	delete(c.users, key)
-	c.mu.Unlock()
+func (p *Provider) userByLogin(ctx context.Context, tenantID, key string) (store.User, error) {
+	return p.dirs.users.get(tenantID+"|"+key, p.now(), func() (store.User, error) { return p.store.UserByLogin(ctx, tenantID, key) })
 }

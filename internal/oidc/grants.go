@@ -66,7 +66,7 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 			p.logger.Warn("password rehash failed", "user_id", user.ID, "error", err)
 			prot.PasswordRehash = false
 		}
-		p.dirs.forgetUser(req.app.TenantID + "|" + user.LoginKey)
+		p.dirs.users.forget(req.app.TenantID + "|" + user.LoginKey)
 	}
 	if !user.AccountEnabled {
 		return nil, errCode(aadsts.UserDisabled)
@@ -161,7 +161,7 @@ func (p *Provider) lookupUser(ctx context.Context, tenantID, name string) (*stor
 	if err != nil {
 		return nil, nil
 	}
-	u, err := p.dirs.user(tenantID+"|"+key, func() (store.User, error) { return p.store.UserByLogin(ctx, tenantID, key) })
+	u, err := p.userByLogin(ctx, tenantID, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

@@ -73,7 +73,7 @@ type Provider struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	attempts   *prometheus.CounterVec
-	dirs       *dirCache
+	dirs       dirCache
 	subjectKey []byte
 }
 
@@ -89,7 +89,7 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	}
 	p := &Provider{
 		publicURL: strings.TrimSuffix(c.PublicURL, "/"), lifetimes: c.Lifetimes, store: c.Store, dir: c.Directory,
-		keys: c.Keys, guard: c.Guard, log: c.SignInLog, logger: c.Logger, now: now, subjectKey: subjectKey, dirs: newDirCache(now),
+		keys: c.Keys, guard: c.Guard, log: c.SignInLog, logger: c.Logger, now: now, subjectKey: subjectKey, dirs: newDirCache(),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_signin_attempts_total", Help: "Token requests by result and AADSTS error code (0 = success).",
 		}, []string{"result", "error_code"}),
