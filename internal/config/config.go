@@ -20,12 +20,16 @@ type Config struct {
 	PublicURL string `koanf:"public_url" yaml:"public_url"`
 	// TrustedProxies lists the CIDRs or single IPs whose forwarding headers
 	// are believed. Empty means none, i.e. the TCP peer is the client.
-	TrustedProxies []string  `koanf:"trusted_proxies" yaml:"trusted_proxies"`
-	Passwords      Passwords `koanf:"passwords" yaml:"passwords"`
-	Tokens         Tokens    `koanf:"tokens" yaml:"tokens"`
-	SignInLog      SignInLog `koanf:"signin_log" yaml:"signin_log"`
-	Lockout        Lockout   `koanf:"lockout" yaml:"lockout"`
-	Log            Log       `koanf:"log" yaml:"log"`
+	TrustedProxies []string   `koanf:"trusted_proxies" yaml:"trusted_proxies"`
+	Passwords      Passwords  `koanf:"passwords" yaml:"passwords"`
+	Tokens         Tokens     `koanf:"tokens" yaml:"tokens"`
+	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
+	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
+	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
+	Locations      []Location `koanf:"locations" yaml:"locations"`
+	GeoIP          GeoIP      `koanf:"geoip" yaml:"geoip"`
+	Detection      Detection  `koanf:"detection" yaml:"detection"`
+	Log            Log        `koanf:"log" yaml:"log"`
 }
 
 // Passwords configures password hashing and the password policy.
@@ -94,6 +98,7 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192},
 		Lockout:   DefaultLockout(),
+		Detection: DefaultDetection(),
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

@@ -1,12 +1,16 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // field is one settable leaf of Config, addressed by its dotted key path.
@@ -87,6 +91,12 @@ func coerce(t reflect.Type, v any) (any, error) {
 		return reflect.ValueOf(s).Convert(t).Interface(), nil
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		return toStrings(v)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return toStructList(t, v)
+	case t.Kind() == reflect.Bool:
+		return toBool(v)
+	case t.Kind() == reflect.Float64:
+		return toFloat(v)
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
 		return toInt(t, v)
 	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
@@ -136,6 +146,59 @@ func toStrings(v any) (any, error) {
 		return nil, fmt.Errorf("expected a list of strings, got %s", describe(v))
 	}
 	return out, nil
+}
+
+// toStructList decodes a YAML list of mappings (feeds, locations) strictly:
+// an unknown key inside an entry is an error like anywhere else. Such lists
+// can only come from the config file.
+func toStructList(t reflect.Type, v any) (any, error) {
+	if _, isString := v.(string); isString {
+		return nil, errors.New("a list of entries can only be set in the config file")
+	}
+	raw, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("expected a list of entries: %w", err)
+	}
+	out := reflect.New(t)
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(out.Interface()); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("expected a list of entries: %w", err)
+	}
+	if out.Elem().Len() == 0 {
+		return reflect.Zero(t).Interface(), nil
+	}
+	return out.Elem().Interface(), nil
+}
+
+func toFloat(v any) (any, error) {
+	switch v := v.(type) {
+	case float64:
+		return v, nil
+	case int:
+		return float64(v), nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("expected a number, got %q", v)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("expected a number, got %s", describe(v))
+}
+
+func toBool(v any) (any, error) {
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("expected true or false, got %q", v)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("expected true or false, got %s", describe(v))
 }
 
 var errNotInteger = errors.New("expected an integer")

@@ -64,6 +64,7 @@ func (c Config) Validate() error {
 	c.Tokens.validate(&ps)
 	c.SignInLog.validate(&ps)
 	c.Lockout.validate(&ps)
+	c.validateIPProtection(&ps)
 	c.Log.validate(&ps)
 	if len(ps) == 0 {
 		return nil
