@@ -54,9 +54,30 @@ type Status struct {
 
 // Location is Graph's signInLocation.
 type Location struct {
-	City            string `json:"city"`
-	State           string `json:"state"`
-	CountryOrRegion string `json:"countryOrRegion"`
+	City            string          `json:"city"`
+	State           string          `json:"state"`
+	CountryOrRegion string          `json:"countryOrRegion"`
+	GeoCoordinates  *GeoCoordinates `json:"geoCoordinates,omitempty"`
+}
+
+// GeoCoordinates is Graph's geoCoordinates.
+type GeoCoordinates struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// IPMatch is one feed, block record or named location that matched the
+// client address (admin-only).
+type IPMatch struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Category string `json:"category,omitempty"`
+	Action   string `json:"action,omitempty"`
+	Prefix   string `json:"prefix,omitempty"`
+	Origin   string `json:"origin,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Trusted  bool   `json:"trusted,omitempty"`
 }
 
 // DeviceDetail is Graph's deviceDetail.
@@ -89,9 +110,12 @@ type Protection struct {
 	HashQueueMilliseconds float64 `json:"hashQueueMilliseconds"`
 	// PublicErrorCode is the code the client was shown when it differs from
 	// status.errorCode (unknown users are told 50126, logged as 50034).
-	PublicErrorCode int    `json:"publicErrorCode,omitempty"`
-	PasswordRehash  bool   `json:"passwordRehashed,omitempty"`
-	Detail          string `json:"detail,omitempty"`
+	PublicErrorCode int  `json:"publicErrorCode,omitempty"`
+	PasswordRehash  bool `json:"passwordRehashed,omitempty"`
+	// IPBlocked says the client address was refused; IPMatches says by what.
+	IPBlocked bool      `json:"ipBlocked,omitempty"`
+	IPMatches []IPMatch `json:"ipMatches,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
 }
 
 // Row converts the record to its storage form.

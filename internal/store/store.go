@@ -210,5 +210,7 @@ type Store interface {
 	Lockouts
 	LockoutPolicies
 	FamiliarNetworks
+	IPBlocks
+	NamedLocations
 	Close() error
 }

@@ -31,6 +31,8 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("Lockouts", func(t *testing.T) { Lockouts(t, newStore) })
 	t.Run("LockoutPolicies", func(t *testing.T) { LockoutPolicies(t, newStore) })
 	t.Run("FamiliarNetworks", func(t *testing.T) { FamiliarNetworks(t, newStore) })
+	t.Run("IPBlocks", func(t *testing.T) { IPBlocks(t, newStore) })
+	t.Run("NamedLocations", func(t *testing.T) { NamedLocations(t, newStore) })
 }
 
 // base is a fixed instant with microsecond precision, the resolution every
