@@ -38,13 +38,14 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Server is a running Portcullis.
 type Server struct {
-	events   *events.Bus
-	provider *oidc.Provider
-	db       *sqlstore.DB
-	writer   *signinlog.Writer
-	http     *http.Server
-	ln       net.Listener
-	baseURL  string
+	stopBackground context.CancelFunc
+	events         *events.Bus
+	provider       *oidc.Provider
+	db             *sqlstore.DB
+	writer         *signinlog.Writer
+	http           *http.Server
+	ln             net.Listener
+	baseURL        string
 }
 
 // Serve runs Portcullis until ctx is cancelled. On a data directory with no
@@ -66,6 +67,10 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 	uuid.EnableRandPool()
 	db, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := db.Relax(ctx); err != nil {
+		db.Close()
 		return nil, err
 	}
 	s := &Server{db: db, events: events.NewBus()}
@@ -122,10 +127,20 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pool := hashpool.New(cfg.HashWorkers(), cfg.Passwords.HashQueue, cfg.Passwords.HashQueueTimeout, reg)
-	g, err := NewGuard(ctx, cfg, s.db, pool, s.events)
+	src, err := OpenIPSources(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	g, err := NewGuard(ctx, cfg, s.db, pool, s.events, src)
+	if err != nil {
+		return nil, err
+	}
+	// Feeds load and refresh in the background: sign-ins never wait for a
+	// download, they see each new list once it is complete.
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBackground = cancel
+	go src.Feeds.Run(bg)
+	go g.Run(bg)
 	s.writer = signinlog.NewWriter(s.db, cfg.SignInLog.BatchSize, cfg.SignInLog.QueueSize, reg)
 	provider, err := oidc.New(ctx, oidc.Config{
 		PublicURL: s.baseURL, Store: s.db, Directory: DirectoryService(s.db, cfg), Guard: g,
@@ -167,6 +182,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
+	s.stopBackground()
 	s.writer.Close()
 	return errors.Join(err, s.db.Close())
 }

@@ -47,7 +47,7 @@ func withLockout(cmd *cobra.Command, withGuard bool, fn func(ctx context.Context
 	ls := lockoutSession{session: session{format: format, tenant: t, db: db, dir: app.DirectoryService(db, cfg)},
 		cfg: cfg, sql: db}
 	if withGuard {
-		if ls.guard, err = app.NewGuard(ctx, cfg, db, nil, nil); err != nil {
+		if ls.guard, err = app.NewGuard(ctx, cfg, db, nil, nil, app.IPSources{}); err != nil {
 			return err
 		}
 	}

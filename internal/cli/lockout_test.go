@@ -45,7 +45,7 @@ func failSignIns(t *testing.T, dir, tenantID, upn string, n int) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	g, err := app.NewGuard(ctx, cfg, db, nil, nil)
+	g, err := app.NewGuard(ctx, cfg, db, nil, nil, app.IPSources{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ type Attempt struct {
 	Password string
 	ClientIP netip.Addr
 	Device   *DeviceCookie // a verified device cookie, if the client sent one
+	// IP is the verdict the caller already obtained with CheckIP (to refuse
+	// before looking the account up); nil makes CheckPassword decide.
+	IP *IPVerdict
 }
 
 // Decisions.
@@ -35,6 +38,8 @@ const (
 	// DecisionRepeatedTypo: a wrong password already counted; answered as
 	// wrong (after a dummy hash, for equal timing) without using the budget.
 	DecisionRepeatedTypo = "repeatedTypo"
+	// DecisionIPBlocked: the client address is blocked; nothing was hashed.
+	DecisionIPBlocked = "ipBlocked"
 )
 
 // Outcome says what the gate did and why, for the response and the log.
@@ -57,10 +62,14 @@ type Outcome struct {
 	LockedUntil time.Time
 	// LockedNow is true when this attempt's failure locked the budget.
 	LockedNow bool
+	// IP is the verdict about the client address.
+	IP IPVerdict
 }
 
 // Refused reports whether the attempt was refused without verification.
-func (o Outcome) Refused() bool { return o.Decision == DecisionLocked }
+func (o Outcome) Refused() bool {
+	return o.Decision == DecisionLocked || o.Decision == DecisionIPBlocked
+}
 
 func (o *Outcome) fill(st store.BudgetState) {
 	o.Failures, o.Lockouts, o.LockedUntil = len(st.Failures), st.Lockouts, st.LockedUntil
@@ -68,6 +77,31 @@ func (o *Outcome) fill(st store.BudgetState) {
 
 // CheckPassword is the gate for passwords.
 func (g *Guard) CheckPassword(ctx context.Context, a Attempt) (Outcome, error) {
+	out, err := g.checkPassword(ctx, a)
+	if err == nil && out.Decision != DecisionIPBlocked {
+		g.observe(ctx, a, out)
+	}
+	return out, err
+}
+
+// PassesIPBlock reports whether an attempt may go on despite v: only an
+// automatic block, and only for a device cookie bound to this very account
+// (a user behind the same NAT as an attacker). Feed and admin blocks apply
+// to everyone.
+func PassesIPBlock(v IPVerdict, user *store.User, device *DeviceCookie) bool {
+	return !v.Blocked || (v.AutomaticOnly && user != nil && device != nil && device.UserID == user.ID)
+}
+
+func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
+	var verdict IPVerdict
+	if a.IP != nil {
+		verdict = *a.IP
+	} else {
+		verdict = g.CheckIP(a.TenantID, a.ClientIP)
+	}
+	if !PassesIPBlock(verdict, a.User, a.Device) {
+		return Outcome{Decision: DecisionIPBlocked, IP: verdict}, nil
+	}
 	p, err := g.Policy(ctx, a.TenantID)
 	if err != nil {
 		return Outcome{}, err
@@ -76,7 +110,7 @@ func (g *Guard) CheckPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	out := Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold}
+	out := Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold, IP: verdict}
 	mac := g.mac(src.key.Subject, a.Password)
 	var notBefore time.Time
 	if a.User != nil {
@@ -117,6 +151,24 @@ func (g *Guard) CheckPassword(ctx context.Context, a Attempt) (Outcome, error) {
 		g.cache.putNetwork(a.TenantID+"|"+a.User.ID+"|"+network, now, now)
 	}
 	return out, nil
+}
+
+// observe feeds the attack detector; a tripped rule becomes a block record.
+func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
+	if g.ip.detect == nil || out.IP.Trusted {
+		return // trusted locations are never blocked, so never counted
+	}
+	subject := "x:" + g.mac("unknown", a.TenantID, a.LoginKey)
+	if a.User != nil {
+		subject = a.User.ID
+	}
+	dets := g.ip.detect.observe(a.ClientIP, subject, a.LoginKey, a.User == nil, !out.Correct, g.now())
+	if len(dets) > 0 {
+		if err := g.recordDetections(ctx, dets); err != nil {
+			// The sign-in itself is unaffected; the next trip retries.
+			_ = err
+		}
+	}
 }
 
 // admit decides, atomically for this budget, whether the attempt may be

@@ -31,6 +31,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/events"
+	"github.com/portcullis-idp/portcullis/internal/geo"
 	"github.com/portcullis-idp/portcullis/internal/hashpool"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -41,6 +42,9 @@ var ErrOverloaded = hashpool.ErrOverloaded
 
 // Store is what the guard needs from storage.
 type Store interface {
+	store.Tenants
+	store.IPBlocks
+	store.NamedLocations
 	store.Budgets
 	store.Lockouts
 	store.LockoutPolicies
@@ -58,8 +62,13 @@ type Config struct {
 	UnknownNameSlots int
 	// CacheTTL enables the read cache (single-process backends only; 0 off).
 	CacheTTL time.Duration
-	Events   *events.Bus // may be nil
-	Now      func() time.Time
+	// Feeds, Geo and Locations feed the IP verdict; all may be empty.
+	Feeds     FeedSource
+	Geo       geo.Locator
+	Locations []geo.NamedLocation
+	Detection DetectionPolicy
+	Events    *events.Bus // may be nil
+	Now       func() time.Time
 }
 
 // Guard is the credential gate.
@@ -77,6 +86,7 @@ type Guard struct {
 	inflight inflight
 	policies policyCache
 	cache    *readCache
+	ip       ipProtection
 	keyLocks [256]sync.Mutex
 }
 
@@ -100,10 +110,18 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Guard{store: c.Store, pool: c.Pool, params: c.Params, defaults: c.DefaultPolicy,
+	g := &Guard{store: c.Store, pool: c.Pool, params: c.Params, defaults: c.DefaultPolicy,
 		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
 		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
-		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL)}, nil
+		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL),
+		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}}
+	if c.Detection.Window > 0 {
+		g.ip.detect = newDetector(c.Detection)
+	}
+	if err := g.reloadIP(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // mac is the keyed hash of one secret presented for one subject: enough to
@@ -154,4 +172,17 @@ func (f *inflight) add(k string, d int) {
 	if f.n[k] += d; f.n[k] <= 0 {
 		delete(f.n, k)
 	}
+}
+
+// tenants lists tenant IDs (named locations are per tenant).
+func (g *Guard) tenants(ctx context.Context) ([]string, error) {
+	ts, err := g.store.ListTenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
 }

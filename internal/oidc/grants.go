@@ -50,11 +50,14 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 	// account or no password), and refusals cost none for anyone, so the
 	// outcome cannot be timed.
 	out, err := p.guard.CheckPassword(ctx, guard.Attempt{TenantID: req.app.TenantID, User: user,
-		LoginKey: loginKeyOf(username), Password: pw, ClientIP: httpx.ClientIP(ctx)})
+		LoginKey: loginKeyOf(username), Password: pw, ClientIP: httpx.ClientIP(ctx), IP: req.ip})
 	prot := protectionOf(out)
 	rec.Protection = prot
 	if err != nil {
 		return nil, p.guardFailure(prot, err)
+	}
+	if out.Decision == guard.DecisionIPBlocked {
+		return nil, blockedByIP(rec)
 	}
 	if terr := passwordVerdict(rec, prot, user, pw, out); terr != nil {
 		return nil, terr
@@ -85,7 +88,7 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 func protectionOf(out guard.Outcome) *signinlog.Protection {
 	prot := &signinlog.Protection{HashQueueMilliseconds: float64(out.QueueWait.Microseconds()) / 1000,
 		SourceClass: out.Class, SourceScope: out.Scope, Failures: out.Failures, Threshold: out.Threshold,
-		ConsecutiveLockouts: out.Lockouts}
+		ConsecutiveLockouts: out.Lockouts, IPMatches: ipMatches(out.IP)}
 	if !out.LockedUntil.IsZero() {
 		until := out.LockedUntil.UTC()
 		prot.LockedUntil = &until

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/directory"
+	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -30,6 +31,8 @@ type tokenRequest struct {
 	// record is the sign-in log entry being built; nil until the request
 	// names a tenant we serve (only then is there a log to write to).
 	record *signinlog.Record
+	// ip is the verdict about the client address (set before the grant runs).
+	ip *guard.IPVerdict
 }
 
 // grantFunc runs one grant type after the client is authenticated.
@@ -100,6 +103,9 @@ func (p *Provider) runToken(w http.ResponseWriter, req *tokenRequest, segment st
 	}
 	if !req.app.Allows(grantType) {
 		return nil, errCode(aadsts.GrantNotAllowedForApp, req.app.ClientID, grantType)
+	}
+	if terr := p.checkSource(req); terr != nil {
+		return nil, terr
 	}
 	return grant(ctx, req)
 }
@@ -211,8 +217,11 @@ func (p *Provider) finishRecord(req *tokenRequest, terr *tokenError) {
 		// The grant logged a truer code than the one the client was shown.
 		logged = aadsts.Code(rec.Status.ErrorCode)
 	}
-	entry := aadsts.MustLookup(logged)
-	rec.Status = signinlog.Status{ErrorCode: int(logged), FailureReason: entry.FailureReason,
+	reason := rec.Status.FailureReason // a grant may have set a more precise one
+	if reason == "" {
+		reason = aadsts.MustLookup(logged).FailureReason
+	}
+	rec.Status = signinlog.Status{ErrorCode: int(logged), FailureReason: reason,
 		AdditionalDetails: rec.Status.AdditionalDetails}
 }
 

@@ -14,22 +14,50 @@ func (db *DB) AppendSignIns(ctx context.Context, rows []store.SignInRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO signins(id, created_at, tenant_id, user_id, upn, app_id,
-			ip_address, error_code, correlation_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, r := range rows {
-			if _, err := stmt.ExecContext(ctx, r.ID, ts(r.CreatedAt), r.TenantID, r.UserID, r.UPN, r.AppID,
-				r.IPAddress, r.ErrorCode, r.CorrelationID, r.Body); err != nil {
-				return mapErr(err, "sign-in "+r.ID)
-			}
-		}
-		return nil
-	})
+	if db.relaxed {
+		return db.appendSynced(ctx, rows)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return insertSignIns(ctx, tx, rows) })
 	return mapErr(err, "append sign-ins")
+}
+
+// appendSynced commits with synchronous=FULL on the (only) write connection,
+// pinned so nothing else runs between the pragma and the commit.
+func (db *DB) appendSynced(ctx context.Context, rows []store.SignInRow) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return mapErr(err, "append sign-ins")
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return mapErr(err, "append sign-ins")
+	}
+	defer conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`) // best effort: FULL is the safe side
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, "append sign-ins")
+	}
+	if err := insertSignIns(ctx, tx, rows); err != nil {
+		_ = tx.Rollback()
+		return mapErr(err, "append sign-ins")
+	}
+	return mapErr(tx.Commit(), "append sign-ins")
+}
+
+func insertSignIns(ctx context.Context, tx *sql.Tx, rows []store.SignInRow) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO signins(id, created_at, tenant_id, user_id, upn, app_id,
+		ip_address, error_code, correlation_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r.ID, ts(r.CreatedAt), r.TenantID, r.UserID, r.UPN, r.AppID,
+			r.IPAddress, r.ErrorCode, r.CorrelationID, r.Body); err != nil {
+			return mapErr(err, "sign-in "+r.ID)
+		}
+	}
+	return nil
 }
 
 const signInColumns = `id, created_at, tenant_id, user_id, upn, app_id, ip_address, error_code, correlation_id, body`
