@@ -75,4 +75,3 @@ func TestReportOnlyDetectionDoesNotBlock(t *testing.T) {
 		t.Fatalf("report-only records = %+v, %v", all, err)
 	}
 }
-
