@@ -63,6 +63,7 @@ type detectBucket struct {
 
 type accountStat struct {
 	failures int
+	unknown  bool // a name with no account
 	last     time.Time
 }
 
@@ -166,7 +167,7 @@ func (st *sourceStats) add(epoch int64, subject, name string, unknown, failed bo
 		if len(st.accounts) >= maxAccountsPerSrc {
 			return // saturated: the counts already exceed any sane threshold
 		}
-		a = &accountStat{}
+		a = &accountStat{unknown: unknown}
 		st.accounts[subject] = a
 		if len(st.samples) < sampleAccounts {
 			st.samples = append(st.samples, name)
@@ -196,21 +197,25 @@ func (d *detector) evaluate(st *sourceStats, prefix netip.Prefix, mult int, now 
 			attempts, failures, unknowns = attempts+b.attempts, failures+b.failures, unknowns+b.unknowns
 		}
 	}
-	accounts, maxPer := 0, 0
+	accounts, unknownNames, maxPer := 0, 0, 0
 	for _, a := range st.accounts {
 		if now.Sub(a.last) <= d.p.Window {
 			accounts++
 			maxPer = max(maxPer, a.failures)
+			if a.unknown {
+				unknownNames++
+			}
 		}
 	}
 	evidence := map[string]any{"window": d.p.Window.String(), "attempts": attempts, "failures": failures,
-		"unknownNames": unknowns, "distinctAccounts": accounts, "maxFailuresPerAccount": maxPer,
+		"unknownNameFailures": unknowns, "unknownNames": unknownNames, "distinctAccounts": accounts,
+		"maxFailuresPerAccount": maxPer,
 		"sampleNames": append([]string(nil), st.samples...)}
 	rule := ""
 	switch {
 	case accounts >= d.p.SprayAccounts*mult && maxPer <= d.p.SprayMaxPerAccount:
 		rule = RuleSpray
-	case unknowns >= d.p.StuffingUnknown*mult && attempts > 0 && float64(failures)/float64(attempts) >= d.p.StuffingFailureRatio:
+	case unknownNames >= d.p.StuffingUnknown*mult && attempts > 0 && float64(failures)/float64(attempts) >= d.p.StuffingFailureRatio:
 		rule = RuleStuffing
 	case failures >= d.p.VelocityFailures*mult:
 		rule = RuleVelocity
@@ -228,7 +233,7 @@ func ruleReason(det detection) string {
 		return fmt.Sprintf("Password spray: failed sign-ins against %v distinct accounts (at most %v each) within %v.",
 			e["distinctAccounts"], e["maxFailuresPerAccount"], e["window"])
 	case RuleStuffing:
-		return fmt.Sprintf("Credential stuffing: %v attempts on names with no account, %v of %v attempts failed, within %v.",
+		return fmt.Sprintf("Credential stuffing: %v distinct names with no account tried, %v of %v attempts failed, within %v.",
 			e["unknownNames"], e["failures"], e["attempts"], e["window"])
 	}
 	return fmt.Sprintf("Failure velocity: %v failed sign-ins within %v.", e["failures"], e["window"])
