@@ -210,7 +210,7 @@ func (d *detector) evaluate(st *sourceStats, prefix netip.Prefix, mult int, now 
 	evidence := map[string]any{"window": d.p.Window.String(), "attempts": attempts, "failures": failures,
 		"unknownNameFailures": unknowns, "unknownNames": unknownNames, "distinctAccounts": accounts,
 		"maxFailuresPerAccount": maxPer,
-		"sampleNames": append([]string(nil), st.samples...)}
+		"sampleNames":           append([]string(nil), st.samples...)}
 	rule := ""
 	switch {
 	case accounts >= d.p.SprayAccounts*mult && maxPer <= d.p.SprayMaxPerAccount:
