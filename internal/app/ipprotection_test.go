@@ -3,11 +3,14 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/geo"
 )
 
 const maliciousReason = "Sign-in was blocked because it came from an IP address with malicious activity."
@@ -73,5 +76,26 @@ func TestReportOnlyDetectionDoesNotBlock(t *testing.T) {
 	all, err := ts.srv.Store().ListIPBlocks(context.Background(), false, time.Now())
 	if err != nil || len(all) != 1 || !all[0].ReportOnly || all[0].Rule != "passwordSpray" {
 		t.Fatalf("report-only records = %+v, %v", all, err)
+	}
+}
+
+// TestSignInLocationFromGeoIP: with a GeoIP database the sign-in record
+// carries Graph's location, and a country location matches by country.
+func TestSignInLocationFromGeoIP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "city.mmdb")
+	err := geo.WriteTestDB(db, []geo.TestRecord{{Prefix: netip.MustParsePrefix("81.2.69.0/24"), Country: "GB",
+		State: "England", City: "London", Lat: 51.5142, Lon: -0.0931}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.GeoIP.Database = db
+	})
+	ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "81.2.69.160", "client-request-id", corr(3000))
+	loc := ts.signInByCorrelation(corr(3000)).Location
+	if loc.City != "London" || loc.State != "England" || loc.CountryOrRegion != "GB" || loc.GeoCoordinates == nil ||
+		loc.GeoCoordinates.Latitude != 51.5142 {
+		t.Fatalf("location = %+v", loc)
 	}
 }
