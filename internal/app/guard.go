@@ -27,7 +27,7 @@ func LockoutDefaults(cfg config.Config) store.LockoutPolicy {
 // DetectionPolicy converts the detection config.
 func DetectionPolicy(cfg config.Config) guard.DetectionPolicy {
 	d := cfg.Detection
-	return guard.DetectionPolicy{ReportOnly: d.ReportOnly, Window: d.Window, SprayAccounts: d.SprayAccounts,
+	return guard.DetectionPolicy{ReportOnly: d.ReportOnly, ReportOnlyRules: d.ReportOnlyRules, Window: d.Window, SprayAccounts: d.SprayAccounts,
 		SprayMaxPerAccount: d.SprayMaxPerAccount, StuffingUnknown: d.StuffingUnknown,
 		StuffingFailureRatio: d.StuffingFailureRatio, VelocityFailures: d.VelocityFailures,
 		PrefixMultiplier: d.PrefixMultiplier, BlockDuration: d.BlockDuration, MaxBlockDuration: d.MaxBlockDuration,

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,8 +36,11 @@ type GeoIP struct {
 // PrefixMultiplier times the address thresholds.
 type Detection struct {
 	// ReportOnly records what the rules would block without blocking.
-	ReportOnly bool          `koanf:"report_only" yaml:"report_only"`
-	Window     time.Duration `koanf:"window" yaml:"window"`
+	ReportOnly bool `koanf:"report_only" yaml:"report_only"`
+	// ReportOnlyRules puts single rules in report-only mode (passwordSpray,
+	// credentialStuffing, failureVelocity), to try one before enforcing it.
+	ReportOnlyRules []string      `koanf:"report_only_rules" yaml:"report_only_rules"`
+	Window          time.Duration `koanf:"window" yaml:"window"`
 	// SprayAccounts: failures against this many distinct accounts, with at
 	// most SprayMaxPerAccount failures on any one of them.
 	SprayAccounts      int `koanf:"spray_accounts" yaml:"spray_accounts"`
@@ -116,7 +120,15 @@ func isASCIIAlpha(s string) bool {
 	return true
 }
 
+// DetectionRules are the rule names report_only_rules accepts.
+var DetectionRules = []string{"passwordSpray", "credentialStuffing", "failureVelocity"}
+
 func (d Detection) validate(ps *problems) {
+	for _, r := range d.ReportOnlyRules {
+		if !slices.Contains(DetectionRules, r) {
+			ps.add("detection.report_only_rules", "unknown rule %q (rules: %s)", r, strings.Join(DetectionRules, ", "))
+		}
+	}
 	if d.Window < time.Minute {
 		ps.add("detection.window", "must be at least 1m, got %s", d.Window)
 	}

@@ -11,6 +11,7 @@ import (
 // DetectionPolicy configures automatic blocking (see config.Detection).
 type DetectionPolicy struct {
 	ReportOnly           bool
+	ReportOnlyRules      []string
 	Window               time.Duration
 	SprayAccounts        int
 	SprayMaxPerAccount   int

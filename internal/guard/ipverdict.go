@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -219,8 +220,9 @@ func (g *Guard) recordDetections(ctx context.Context, dets []detection) error {
 			d *= 2
 		}
 		b := store.IPBlock{ID: uuid.NewString(), Prefix: det.Prefix.String(), Origin: "detection", Rule: det.Rule,
-			Reason: ruleReason(det), Evidence: evidenceJSON(det), ReportOnly: p.ReportOnly, CreatedAt: now,
-			CreatedBy: "portcullis", ExpiresAt: now.Add(min(d, p.MaxBlockDuration))}
+			Reason: ruleReason(det), Evidence: evidenceJSON(det), CreatedAt: now,
+			ReportOnly: p.ReportOnly || slices.Contains(p.ReportOnlyRules, det.Rule),
+			CreatedBy:  "portcullis", ExpiresAt: now.Add(min(d, p.MaxBlockDuration))}
 		if err := g.store.CreateIPBlock(ctx, b); err != nil {
 			return fmt.Errorf("record detection: %w", err)
 		}

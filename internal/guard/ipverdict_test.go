@@ -141,6 +141,22 @@ func TestDetectionRulesAndEscalation(t *testing.T) {
 			t.Fatalf("%s: verdict %+v", c.rule, v)
 		}
 	}
+	// A rule in report-only mode records without blocking; the others enforce.
+	ro := testDetection
+	ro.ReportOnlyRules = []string{RuleSpray}
+	f0 := newFixture(t)
+	g0, err := New(context.Background(), Config{Store: f0.db, Pool: f0.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
+		UnknownNameSlots: 4096, Now: f0.now, Detection: ro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f0.g = g0
+	for i := range 6 {
+		f0.try(t, nil, fmt.Sprintf("acct%d@contoso.test", i), "p", "198.51.100.30")
+	}
+	if v := f0.g.CheckIP(tenantID, netip.MustParseAddr("198.51.100.30")); v.Blocked || len(v.Matches) != 1 || v.Matches[0].Action != "report" {
+		t.Fatalf("report-only rule: %+v", v)
+	}
 	// A second detection of the same address lasts twice as long.
 	f := ipFixture(t, nil, nil)
 	spray := func(prefix string) {
