@@ -36,6 +36,7 @@ func TestMSAL(t *testing.T) {
 		t.Fatalf("MSAL client: %v", err)
 	}
 	ctx := context.Background()
+	//lint:ignore SA1019 the password grant (ROPC) is exactly what this test proves compatible
 	res, err := client.AcquireTokenByUsernamePassword(ctx, []string{"User.Read"}, "alice@contoso.test", alicePassword)
 	if err != nil {
 		t.Fatalf("MSAL password sign-in: %v", err)
@@ -48,6 +49,7 @@ func TestMSAL(t *testing.T) {
 		t.Fatalf("User.Read token audience %v", aud)
 	}
 	// A wrong password surfaces the AADSTS code through MSAL's error.
+	//lint:ignore SA1019 as above
 	_, err = client.AcquireTokenByUsernamePassword(ctx, []string{"User.Read"}, "alice@contoso.test", "wrong")
 	if err == nil || !containsAll(err.Error(), "AADSTS50126", "invalid_grant") {
 		t.Fatalf("MSAL wrong password error = %v", err)
