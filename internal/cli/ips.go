@@ -63,7 +63,7 @@ func withIPGuard(cmd *cobra.Command, feeds bool, fn func(ctx context.Context, w 
 				return err
 			}
 		}
-		g, err := app.NewGuard(ctx, ls.cfg, ls.sql, nil, nil, src)
+		g, err := app.NewGuard(ctx, ls.cfg, ls.db, nil, nil, src)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func runIPsCheck(ctx context.Context, w io.Writer, is ipSession, ip netip.Addr) 
 		if m.Kind != "block" {
 			continue
 		}
-		b, err := is.sql.GetIPBlock(ctx, m.Name)
+		b, err := is.db.GetIPBlock(ctx, m.Name)
 		if err != nil {
 			return fmt.Errorf("block record %s: %w", m.Name, err)
 		}
@@ -316,7 +316,7 @@ func newIPsUnblockCmd() *cobra.Command {
 }
 
 func runIPsUnblock(ctx context.Context, w io.Writer, is ipSession, id, reason string) error {
-	before, err := is.sql.GetIPBlock(ctx, id)
+	before, err := is.db.GetIPBlock(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no block record with ID %q (see portcullis ips list --all): %w", id, store.ErrNotFound)
 	} else if err != nil {
@@ -328,7 +328,7 @@ func runIPsUnblock(ctx context.Context, w io.Writer, is ipSession, id, reason st
 	} else if err := is.guard.UnblockIP(ctx, id, "cli:"+osUserName(), reason); err != nil {
 		return fmt.Errorf("unblock %s: %w", id, err)
 	}
-	after, err := is.sql.GetIPBlock(ctx, id)
+	after, err := is.db.GetIPBlock(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func newIPsListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				now := time.Now()
-				blocks, err := ls.sql.ListIPBlocks(ctx, !all, now)
+				blocks, err := ls.db.ListIPBlocks(ctx, !all, now)
 				if err != nil {
 					return err
 				}

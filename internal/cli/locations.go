@@ -67,7 +67,7 @@ func allLocations(ctx context.Context, ls lockoutSession) ([]locationOut, error)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := ls.sql.ListNamedLocations(ctx, ls.tenant.ID)
+	stored, err := ls.db.ListNamedLocations(ctx, ls.tenant.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func runLocationsAdd(ctx context.Context, w io.Writer, ls lockoutSession, l geo.
 	for _, p := range l.CIDRs {
 		sl.CIDRs = append(sl.CIDRs, p.String())
 	}
-	if err := ls.sql.CreateNamedLocation(ctx, sl); err != nil {
+	if err := ls.db.CreateNamedLocation(ctx, sl); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("a named location called %q already exists: %w", l.Name, err)
 		}
@@ -231,7 +231,7 @@ func runLocationsRemove(ctx context.Context, w io.Writer, ls lockoutSession, ref
 		return fmt.Errorf("named location %q is defined in the configuration file; remove it from locations: there "+
 			"(and restart the server)", found.Name)
 	}
-	if err := ls.sql.DeleteNamedLocation(ctx, ls.tenant.ID, found.ID); err != nil {
+	if err := ls.db.DeleteNamedLocation(ctx, ls.tenant.ID, found.ID); err != nil {
 		return err
 	}
 	out := *found

@@ -12,46 +12,30 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-idp/portcullis/internal/app"
-	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/store"
-	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
 )
 
 // lockoutSession is a user session plus what lockout commands need: the
 // configuration, the SQLite store and (for per-user commands) the guard.
 type lockoutSession struct {
 	session
-	cfg   config.Config
-	sql   *sqlstore.DB
 	guard *guard.Guard // nil unless asked for
 }
 
-// withLockout opens the data directory and runs fn; withGuard also builds
-// the lockout gate (offline: a one-worker hash pool, no event bus).
+// withLockout is withSession that can also build the lockout gate
+// (offline: a one-worker hash pool, no event bus, no feeds).
 func withLockout(cmd *cobra.Command, withGuard bool, fn func(ctx context.Context, w io.Writer, ls lockoutSession) error) error {
-	format, err := outputFormat(cmd)
-	if err != nil {
-		return err
-	}
-	cfg, db, err := openData(cmd)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ctx := cmd.Context()
-	t, err := app.SingleTenant(ctx, db)
-	if err != nil {
-		return err
-	}
-	ls := lockoutSession{session: session{format: format, tenant: t, db: db, dir: app.DirectoryService(db, cfg)},
-		cfg: cfg, sql: db}
-	if withGuard {
-		if ls.guard, err = app.NewGuard(ctx, cfg, db, nil, nil, app.IPSources{}); err != nil {
-			return err
+	return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
+		ls := lockoutSession{session: s}
+		if withGuard {
+			var err error
+			if ls.guard, err = app.NewGuard(ctx, s.cfg, s.db, nil, nil, app.IPSources{}); err != nil {
+				return err
+			}
 		}
-	}
-	return fn(ctx, cmd.OutOrStdout(), ls)
+		return fn(ctx, w, ls)
+	})
 }
 
 func newLockoutCmd() *cobra.Command {
@@ -81,7 +65,7 @@ const (
 
 // effectivePolicy is the tenant's stored override, or the configured defaults.
 func effectivePolicy(ctx context.Context, ls lockoutSession) (store.LockoutPolicy, string, error) {
-	p, err := ls.sql.GetLockoutPolicy(ctx, ls.tenant.ID)
+	p, err := ls.db.GetLockoutPolicy(ctx, ls.tenant.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return app.LockoutDefaults(ls.cfg), policyFromConfig, nil
@@ -142,7 +126,7 @@ func newLockoutPolicySetCmd() *cobra.Command {
 				if err := guard.ValidatePolicy(p); err != nil {
 					return fmt.Errorf("invalid lockout policy, nothing changed:\n%w", err)
 				}
-				if err := ls.sql.SetLockoutPolicy(ctx, ls.tenant.ID, p); err != nil {
+				if err := ls.db.SetLockoutPolicy(ctx, ls.tenant.ID, p); err != nil {
 					return fmt.Errorf("store lockout policy: %w", err)
 				}
 				return renderPolicy(w, ls.format, p, policyFromTenant)

@@ -9,19 +9,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-idp/portcullis/internal/app"
+	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
 )
 
 // session is what an offline user command needs.
 type session struct {
 	format string
 	tenant store.Tenant
-	db     interface {
-		directory.Store
-		Close() error
-	}
-	dir *directory.Service
+	cfg    config.Config
+	db     *sqlstore.DB
+	dir    *directory.Service
 }
 
 // withSession opens the data directory and runs fn.
@@ -39,7 +39,7 @@ func withSession(cmd *cobra.Command, fn func(ctx context.Context, w io.Writer, s
 	if err != nil {
 		return err
 	}
-	s := session{format: format, tenant: t, db: db, dir: app.DirectoryService(db, cfg)}
+	s := session{format: format, tenant: t, cfg: cfg, db: db, dir: app.DirectoryService(db, cfg)}
 	return fn(cmd.Context(), cmd.OutOrStdout(), s)
 }
 
