@@ -80,6 +80,10 @@ func ConfiguredLocations(cfg config.Config) ([]geo.NamedLocation, error) {
 // offline commands (a one-worker pool is made); src may be zero (no feeds,
 // no GeoIP).
 func NewGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashpool.Pool, bus *events.Bus, src IPSources) (*guard.Guard, error) {
+	return newGuard(ctx, cfg, s, pool, bus, src, nil)
+}
+
+func newGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashpool.Pool, bus *events.Bus, src IPSources, logger *slog.Logger) (*guard.Guard, error) {
 	trusted, err := config.ParsePrefixes(cfg.Lockout.TrustedLocations)
 	if err != nil {
 		return nil, fmt.Errorf("lockout.trusted_locations: %w", err)
@@ -95,7 +99,7 @@ func NewGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashp
 		TrustedLocations: trusted, UnknownNameSlots: cfg.Lockout.UnknownNameSlots, Events: bus,
 		// SQLite serves one process: this one makes every change but offline
 		// CLI unlocks, which the cache lets through within a second.
-		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg)}
+		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg), Logger: logger}
 	if src.Feeds != nil {
 		gc.Feeds = src.Feeds
 	}

@@ -131,7 +131,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	if err != nil {
 		return nil, err
 	}
-	g, err := NewGuard(ctx, cfg, s.db, pool, s.events, src)
+	g, err := newGuard(ctx, cfg, s.db, pool, s.events, src, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,7 @@ func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
 	if len(dets) > 0 {
 		if err := g.recordDetections(ctx, dets); err != nil {
 			// The sign-in itself is unaffected; the next trip retries.
-			_ = err
+			g.logger.Error("recording an attack detection failed", "error", err, "rule", dets[0].Rule)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -67,7 +68,8 @@ type Config struct {
 	Geo       geo.Locator
 	Locations []geo.NamedLocation
 	Detection DetectionPolicy
-	Events    *events.Bus // may be nil
+	Events    *events.Bus  // may be nil
+	Logger    *slog.Logger // may be nil
 	Now       func() time.Time
 }
 
@@ -86,6 +88,7 @@ type Guard struct {
 	inflight inflight
 	policies policyCache
 	cache    *readCache
+	logger   *slog.Logger
 	ip       ipProtection
 	keyLocks [256]sync.Mutex
 }
@@ -114,7 +117,10 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
 		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
 		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL),
-		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}}
+		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}, logger: c.Logger}
+	if g.logger == nil {
+		g.logger = slog.New(slog.DiscardHandler)
+	}
 	if c.Detection.Window > 0 {
 		g.ip.detect = newDetector(c.Detection)
 	}

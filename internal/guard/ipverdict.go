@@ -186,16 +186,30 @@ func ToGeoLocation(l store.NamedLocation) geo.NamedLocation {
 // by another process (the offline CLI) takes to reach a running server.
 const ipPollInterval = 2 * time.Second
 
-// Run keeps the IP snapshot current until ctx ends.
+// locationsEvery: named locations have no version counter; they are small,
+// so they are simply re-read every few polls.
+const locationsEvery = 3
+
+// Run keeps the IP snapshot current until ctx ends: block records whenever
+// their version changes (a cheap read every poll), named locations every
+// few polls. A failed reload keeps the last good snapshot.
 func (g *Guard) Run(ctx context.Context) {
 	t := time.NewTicker(ipPollInterval)
 	defer t.Stop()
-	for {
+	for polls := 1; ; polls++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_ = g.reloadIP(ctx) // a failed reload keeps the last good snapshot
+		}
+		version, err := g.store.IPBlocksVersion(ctx)
+		if err != nil {
+			continue
+		}
+		if version != g.ip.state.Load().version || polls%locationsEvery == 0 {
+			if err := g.reloadIP(ctx); err != nil {
+				g.logger.Warn("reloading IP blocks and locations failed; keeping the last good set", "error", err)
+			}
 		}
 	}
 }
