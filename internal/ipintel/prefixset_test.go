@@ -90,27 +90,105 @@ func TestPrefixSetMatchesBruteForce(t *testing.T) {
 		}
 		entries = append(entries, Entry[int]{p, i})
 	}
+	// Short IPv4 and IPv6 prefixes (down to /0 and /8) and prefixes around
+	// the IPv6 /32 hash granularity, plus host routes.
+	for i, p := range []string{"0.0.0.0/0", "10.0.0.0/7", "::/0", "2001:d00::/24", "2001:db8::/31", "2001:db8::/32", "2001:db8:2::/128"} {
+		entries = append(entries, Entry[int]{netip.MustParsePrefix(p), 3000 + i})
+	}
 	s := NewPrefixSet(entries)
-	for range 2000 {
+	for range 4000 {
 		e := entries[r.IntN(len(entries))]
-		ip := e.Prefix.Addr()
-		if r.IntN(2) == 0 {
+		ip := e.Prefix.Masked().Addr()
+		switch r.IntN(4) {
+		case 0:
 			ip = ip.Next()
-		}
-		var want []Entry[int]
-		for _, e := range entries {
-			if e.Prefix.Masked().Contains(ip) {
-				want = append(want, e)
+		case 1:
+			ip = ip.Prev()
+		case 2:
+			ip = lastAddr(e.Prefix.Masked())
+			if r.IntN(2) == 0 {
+				ip = ip.Next()
 			}
 		}
-		// Most specific first, input order within one prefix (stable).
-		slices.SortStableFunc(want, func(a, b Entry[int]) int { return b.Prefix.Bits() - a.Prefix.Bits() })
-		var wantVals []int
-		for _, e := range want {
-			wantVals = append(wantVals, e.Value)
+		if ip.IsValid() {
+			checkBrute(t, s, entries, ip)
 		}
-		if got := s.Lookup(ip); !slices.Equal(got, wantVals) {
-			t.Fatalf("Lookup(%s) = %v, want %v", ip, got, wantVals)
+	}
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// TestPrefixSetEdgeCases covers /0, host routes, adjacent and nested
+// prefixes at both ends of each family's address space, and IPv6 prefixes
+// shorter than, equal to and longer than the /32 hash granularity.
+func TestPrefixSetEdgeCases(t *testing.T) {
+	var entries []Entry[int]
+	for i, p := range []string{
+		"0.0.0.0/0", "0.0.0.0/32", "255.255.255.255/32", "255.255.255.0/24",
+		"10.0.0.0/31", "10.0.0.2/31", "10.0.0.0/30", "10.0.0.1/32", "10.0.255.255/32", "10.1.0.0/32",
+		"::/0", "::/128", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "ffff::/16",
+		"2001:db8::/32", "2001:db9::/32", "2001:db8::/48", "2001:db8:0:1::/64", "2001:db8::1/128",
+		"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/128", "2000::/3", "2400::/6", "2400::/31",
+		"2001:db8::/32",
+	} {
+		entries = append(entries, Entry[int]{netip.MustParsePrefix(p), i})
+	}
+	s := NewPrefixSet(entries)
+	for _, ip := range []string{
+		"0.0.0.0", "0.0.0.1", "255.255.255.255", "255.255.255.254", "255.255.254.255",
+		"10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.255.255", "10.1.0.0", "10.1.0.1",
+		"::", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff::1", "fffe::1",
+		"2001:db8::", "2001:db8::1", "2001:db8::2", "2001:db8:0:1::5", "2001:db8:1::", "2001:db7:ffff::",
+		"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db9::1", "2001:dba::", "2400::1", "2401:0:1::", "2402::",
+		"::ffff:10.0.0.1", "fe80::1%eth0",
+	} {
+		checkBrute(t, s, entries, netip.MustParseAddr(ip))
+	}
+	v6only := NewPrefixSet(entries[10:])
+	v4only := NewPrefixSet(entries[:10])
+	for _, ip := range []string{"10.0.0.1", "2001:db8::1", "::ffff:10.0.0.1"} {
+		checkBrute(t, v6only, entries[10:], netip.MustParseAddr(ip))
+		checkBrute(t, v4only, entries[:10], netip.MustParseAddr(ip))
+	}
+}
+
+// checkBrute compares Lookup, Contains and Matches with a linear scan.
+func checkBrute(t *testing.T, s *PrefixSet[int], entries []Entry[int], ip netip.Addr) {
+	t.Helper()
+	norm := ip.WithZone("")
+	if norm.Is4In6() {
+		norm = norm.Unmap()
+	}
+	var want []Entry[int]
+	for _, e := range entries {
+		if p, _ := normalizePrefix(e.Prefix); p.Contains(norm) {
+			want = append(want, Entry[int]{p, e.Value})
 		}
+	}
+	slices.SortStableFunc(want, func(a, b Entry[int]) int { return b.Prefix.Bits() - a.Prefix.Bits() })
+	var wantVals []int
+	for _, e := range want {
+		wantVals = append(wantVals, e.Value)
+	}
+	if got := s.Lookup(ip); !slices.Equal(got, wantVals) {
+		t.Fatalf("Lookup(%s) = %v, want %v", ip, got, wantVals)
+	}
+	if got := s.Contains(ip); got != (len(want) > 0) {
+		t.Fatalf("Contains(%s) = %v", ip, got)
+	}
+	var got []Entry[int]
+	for p, v := range s.Matches(ip) {
+		got = append(got, Entry[int]{p, v})
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Matches(%s) = %v, want %v", ip, got, want)
 	}
 }
