@@ -160,6 +160,10 @@ func BenchmarkLookup(b *testing.B) {
 			b.Run(size.name+"/Lookup/"+in.name, func(b *testing.B) {
 				benchBatch(b, in.addrs, func(a netip.Addr) int { return len(set.Lookup(a)) })
 			})
+			b.Run(size.name+"/AppendLookup/"+in.name, func(b *testing.B) {
+				var buf []uint32
+				benchBatch(b, in.addrs, func(a netip.Addr) int { buf = set.AppendLookup(buf[:0], a); return len(buf) })
+			})
 		}
 	}
 }

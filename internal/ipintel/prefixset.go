@@ -272,18 +272,23 @@ func (s *PrefixSet[V]) walk(ip netip.Addr, yield func(netip.Prefix, V) bool) {
 // Lookup returns the values of every prefix containing ip, most specific
 // first. It returns nil, without allocating, when nothing matches.
 func (s *PrefixSet[V]) Lookup(ip netip.Addr) []V {
+	return s.AppendLookup(nil, ip)
+}
+
+// AppendLookup is Lookup appending to dst, so a caller that reuses a buffer
+// gets every match without allocating.
+func (s *PrefixSet[V]) AppendLookup(dst []V, ip netip.Addr) []V {
 	r := s.find(ip)
 	if r == nil || r.node < 0 {
-		return nil
+		return dst
 	}
 	if r.simple {
-		return []V{r.v}
+		return append(dst, r.v)
 	}
-	var out []V
 	for n := r.node; n >= 0; n = s.nodes[n].parent {
 		nd := &s.nodes[n]
-		out = append(out, nd.v)
-		out = append(out, s.more[nd.dup:s.nodes[n+1].dup]...)
+		dst = append(dst, nd.v)
+		dst = append(dst, s.more[nd.dup:s.nodes[n+1].dup]...)
 	}
-	return out
+	return dst
 }

@@ -37,6 +37,10 @@ func TestPrefixSetLookupAllCovering(t *testing.T) {
 		if got := s.Lookup(ip); !slices.Equal(got, tt.want) {
 			t.Errorf("Lookup(%s) = %q, want %q", tt.ip, got, tt.want)
 		}
+		// AppendLookup keeps what dst held and appends the same matches.
+		if got := s.AppendLookup([]string{"keep"}, ip); !slices.Equal(got, append([]string{"keep"}, tt.want...)) {
+			t.Errorf("AppendLookup(%s) = %q", tt.ip, got)
+		}
 		if got := s.Contains(ip); got != (tt.want != nil) {
 			t.Errorf("Contains(%s) = %v", tt.ip, got)
 		}
