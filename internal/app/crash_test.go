@@ -80,66 +80,22 @@ func TestKillDashNineLosesNoAnsweredSignIn(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	proc, base := startProcess(t, dataDir)
-	db, err := sqlstore.Open(context.Background(), filepath.Join(dataDir, sqlstore.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant, err := app.SingleTenant(context.Background(), db)
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenURL := base + "/" + tenant.ID + "/oauth2/v2.0/token"
-	var (
-		answered sync.Map // correlation ID -> true, only for complete responses
-		count    atomic.Int64
-		seq      atomic.Int64
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-		enough   = make(chan struct{})
-		once     sync.Once
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for range 8 {
-		wg.Go(func() {
-			for !stop.Load() {
-				id := fmt.Sprintf("d0000000-0000-4000-8000-%012d", seq.Add(1))
-				form := url.Values{"grant_type": {"password"}, "client_id": {app.CLIClientID},
-					"username": {fmt.Sprintf("user%d@%s", seq.Load()%7, tenant.Domains[0])}, "password": {"wrong"}}
-				req, _ := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("client-request-id", id)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // the server died before answering: not a promise
-				}
-				var buf [4096]byte
-				n, _ := resp.Body.Read(buf[:])
-				resp.Body.Close()
-				if resp.StatusCode == 400 && strings.Contains(string(buf[:n]), "AADSTS") {
-					answered.Store(id, true)
-					if count.Add(1) == 300 {
-						once.Do(func() { close(enough) })
-					}
-				}
-			}
-		})
-	}
+	tenant := tenantOf(t, dataDir)
+	load := startLoad(base+"/"+tenant.ID+"/oauth2/v2.0/token", tenant.Domains[0], 300)
 	select {
-	case <-enough:
+	case <-load.enough:
 	case <-time.After(2 * time.Minute): // bounded: a server that stops answering fails, not hangs
-		stop.Store(true)
-		wg.Wait()
-		t.Fatalf("only %d answers before the deadline", count.Load())
+		load.stop()
+		t.Fatalf("only %d answers before the deadline", load.count.Load())
 	}
 	if err := proc.Process.Kill(); err != nil { // SIGKILL: no shutdown hooks run
 		t.Fatal(err)
 	}
 	_ = proc.Wait()
-	stop.Store(true)
-	wg.Wait()
+	load.stop()
+	answered, count := &load.answered, &load.count
 
-	db, err = sqlstore.Open(context.Background(), filepath.Join(dataDir, sqlstore.FileName))
+	db, err := sqlstore.Open(context.Background(), filepath.Join(dataDir, sqlstore.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,4 +119,53 @@ func TestKillDashNineLosesNoAnsweredSignIn(t *testing.T) {
 	if missing > 0 {
 		t.Fatalf("%d answered sign-ins are missing from the log after kill -9", missing)
 	}
+}
+
+// signInLoad sends wrong-password attempts from 8 connections until stopped,
+// remembering the correlation ID of every attempt that got a full answer.
+type signInLoad struct {
+	answered sync.Map // correlation ID -> true
+	count    atomic.Int64
+	enough   chan struct{} // closed after target answers
+	halt     atomic.Bool
+	wg       sync.WaitGroup
+}
+
+func startLoad(tokenURL, domain string, target int64) *signInLoad {
+	l := &signInLoad{enough: make(chan struct{})}
+	var seq atomic.Int64
+	var once sync.Once
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 8 {
+		l.wg.Go(func() {
+			for !l.halt.Load() {
+				n := seq.Add(1)
+				id := fmt.Sprintf("d0000000-0000-4000-8000-%012d", n)
+				form := url.Values{"grant_type": {"password"}, "client_id": {app.CLIClientID},
+					"username": {fmt.Sprintf("user%d@%s", n%7, domain)}, "password": {"wrong"}}
+				req, _ := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("client-request-id", id)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // the server died before answering: not a promise
+				}
+				var buf [4096]byte
+				got, _ := resp.Body.Read(buf[:])
+				resp.Body.Close()
+				if resp.StatusCode == 400 && strings.Contains(string(buf[:got]), "AADSTS") {
+					l.answered.Store(id, true)
+					if l.count.Add(1) == target {
+						once.Do(func() { close(l.enough) })
+					}
+				}
+			}
+		})
+	}
+	return l
+}
+
+func (l *signInLoad) stop() {
+	l.halt.Store(true)
+	l.wg.Wait()
 }
