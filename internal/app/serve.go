@@ -126,7 +126,8 @@ func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, lo
 func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip.Prefix, logger *slog.Logger) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pool := hashpool.New(cfg.HashWorkers(), cfg.Passwords.HashQueue, cfg.Passwords.HashQueueTimeout, reg)
+	pool := hashpool.NewWithOptions(cfg.HashWorkers(), cfg.Passwords.HashQueue, cfg.Passwords.HashQueueTimeout,
+		hashpool.Options{FamiliarQueue: cfg.Passwords.HashQueueFamiliar, PerSource: cfg.Passwords.HashQueuePerSource}, reg)
 	src, err := OpenIPSources(cfg, logger)
 	if err != nil {
 		return nil, err

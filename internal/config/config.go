@@ -42,6 +42,12 @@ type Passwords struct {
 	// HashQueue is the maximum number of verifications waiting for a worker;
 	// beyond it requests are shed instead of piling up.
 	HashQueue int `koanf:"hash_queue" yaml:"hash_queue"`
+	// HashQueueFamiliar bounds waiting verifications from familiar sources
+	// (served first); 0 means the same as HashQueue.
+	HashQueueFamiliar int `koanf:"hash_queue_familiar" yaml:"hash_queue_familiar"`
+	// HashQueuePerSource bounds waiting unfamiliar verifications from one
+	// network (/24, /64); 0 means no bound.
+	HashQueuePerSource int `koanf:"hash_queue_per_source" yaml:"hash_queue_per_source"`
 	// HashQueueTimeout is how long a verification may wait for a worker.
 	HashQueueTimeout time.Duration `koanf:"hash_queue_timeout" yaml:"hash_queue_timeout"`
 	// MinLength is the minimum password length in characters.
@@ -86,10 +92,11 @@ func Defaults() Config {
 		DataDir: "portcullis-data",
 		Passwords: Passwords{
 			// OWASP's recommended Argon2id minimum (19 MiB, t=2, p=1).
-			Argon2:           Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
-			HashQueue:        64,
-			HashQueueTimeout: 2 * time.Second,
-			MinLength:        8,
+			Argon2:             Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+			HashQueue:          64,
+			HashQueuePerSource: 8,
+			HashQueueTimeout:   2 * time.Second,
+			MinLength:          8,
 		},
 		Tokens: Tokens{
 			AccessTokenLifetime:  time.Hour,

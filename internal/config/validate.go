@@ -143,6 +143,12 @@ func (p Passwords) validate(ps *problems) {
 	if p.HashConcurrency < 0 || p.HashConcurrency > maxHashConcurrency {
 		ps.add("passwords.hash_concurrency", "must be from 0 (one per CPU) to %d, got %d", maxHashConcurrency, p.HashConcurrency)
 	}
+	if p.HashQueueFamiliar < 0 {
+		ps.add("passwords.hash_queue_familiar", "must not be negative, got %d", p.HashQueueFamiliar)
+	}
+	if p.HashQueuePerSource < 0 {
+		ps.add("passwords.hash_queue_per_source", "must not be negative, got %d", p.HashQueuePerSource)
+	}
 	if p.HashQueue < 0 {
 		ps.add("passwords.hash_queue", "must not be negative, got %d", p.HashQueue)
 	}

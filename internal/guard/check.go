@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/events"
+	"github.com/portcullis-idp/portcullis/internal/hashpool"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
@@ -125,7 +126,11 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	}
 	var ok bool
 	var verr error
-	out.QueueWait, err = g.pool.Do(ctx, func() { ok, verr = password.Verify(encoded, a.Password) })
+	prio, source := hashpool.Normal, NetworkOf(a.ClientIP)
+	if out.Class != ClassUnfamiliar {
+		prio, source = hashpool.Familiar, "" // earned: served first, never capped by others' floods
+	}
+	out.QueueWait, err = g.pool.DoFor(ctx, prio, source, func() { ok, verr = password.Verify(encoded, a.Password) })
 	if out.Decision == DecisionRepeatedTypo {
 		return out, err // nothing reserved, nothing to settle
 	}

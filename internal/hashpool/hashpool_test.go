@@ -100,3 +100,88 @@ func TestPoolHonoursContext(t *testing.T) {
 		close(release)
 	})
 }
+
+// TestFamiliarServedFirst: when a worker frees up, a familiar waiter goes
+// before unfamiliar ones that queued earlier.
+func TestFamiliarServedFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(1, 10, time.Minute, nil)
+		release := make(chan struct{})
+		go p.Do(context.Background(), func() { <-release })
+		synctest.Wait()
+		var order []string
+		var mu sync.Mutex
+		record := func(name string) func() {
+			return func() { mu.Lock(); order = append(order, name); mu.Unlock() }
+		}
+		var wg sync.WaitGroup
+		for _, name := range []string{"u1", "u2"} {
+			wg.Go(func() { _, _ = p.DoFor(context.Background(), Normal, "", record(name)) })
+			synctest.Wait()
+		}
+		wg.Go(func() { _, _ = p.DoFor(context.Background(), Familiar, "", record("f1")) })
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		if len(order) != 3 || order[0] != "f1" || order[1] != "u1" || order[2] != "u2" {
+			t.Fatalf("service order %v, want [f1 u1 u2]", order)
+		}
+	})
+}
+
+// TestFamiliarQueueIsSeparate: a full unfamiliar queue does not refuse a
+// familiar attempt, and one source cannot take the whole unfamiliar queue.
+func TestFamiliarQueueIsSeparate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewWithOptions(1, 3, time.Minute, Options{FamiliarQueue: 2, PerSource: 2}, nil)
+		release := make(chan struct{})
+		go p.Do(context.Background(), func() { <-release })
+		synctest.Wait()
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { _, _ = p.DoFor(context.Background(), Normal, "198.51.100.0/24", func() {}) })
+		}
+		synctest.Wait()
+		if _, err := p.DoFor(context.Background(), Normal, "198.51.100.0/24", func() {}); !errors.Is(err, ErrOverloaded) {
+			t.Fatalf("third waiter from one source: %v, want ErrOverloaded", err)
+		}
+		wg.Go(func() { _, _ = p.DoFor(context.Background(), Normal, "203.0.113.0/24", func() {}) })
+		synctest.Wait()
+		if _, err := p.DoFor(context.Background(), Normal, "192.0.2.0/24", func() {}); !errors.Is(err, ErrOverloaded) {
+			t.Fatalf("unfamiliar queue over its bound: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := p.DoFor(context.Background(), Familiar, "198.51.100.0/24", func() {}); done <- err }()
+		synctest.Wait()
+		if p.Waiting() != 4 {
+			t.Fatalf("Waiting = %d, want 3 unfamiliar + 1 familiar", p.Waiting())
+		}
+		close(release)
+		wg.Wait()
+		if err := <-done; err != nil {
+			t.Fatalf("familiar attempt with a full unfamiliar queue: %v", err)
+		}
+	})
+}
+
+// TestTimedOutWaiterLeavesNoSlotBehind: waiters that time out leave the
+// queue, and the pool still runs work afterwards.
+func TestTimedOutWaiterLeavesNoSlotBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(1, 10, time.Second, nil)
+		release := make(chan struct{})
+		go p.Do(context.Background(), func() { <-release })
+		synctest.Wait()
+		for range 3 {
+			if _, err := p.Do(context.Background(), func() {}); !errors.Is(err, ErrOverloaded) {
+				t.Fatalf("err = %v", err)
+			}
+		}
+		close(release)
+		synctest.Wait()
+		ran := false
+		if _, err := p.Do(context.Background(), func() { ran = true }); err != nil || !ran || p.Waiting() != 0 {
+			t.Fatalf("after timeouts: err %v ran %v waiting %d", err, ran, p.Waiting())
+		}
+	})
+}
