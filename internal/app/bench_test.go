@@ -46,17 +46,23 @@ func benchGrant(b *testing.B, pw string, want int) {
 	if want == http.StatusBadRequest {
 		body = passwordForm("nobody@contoso.test", pw)
 	}
-	enc := body.Encode()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.SetParallelism(4)
+	postParallel(b, ts.tokenURL(), body.Encode(), 4, want, "signins/s")
+}
+
+// postParallel posts body from parallelism×GOMAXPROCS goroutines until the
+// benchmark ends, checks every status and reports the rate as metric.
+func postParallel(b *testing.B, url, body string, parallelism, want int, metric string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			resp, err := client.Post(ts.tokenURL(), "application/x-www-form-urlencoded", strings.NewReader(enc))
+			resp, err := client.Post(url, "application/x-www-form-urlencoded", strings.NewReader(body))
 			if err != nil {
 				b.Error(err)
 				return
 			}
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != want {
 				b.Errorf("status %d, want %d", resp.StatusCode, want)
@@ -64,7 +70,7 @@ func benchGrant(b *testing.B, pw string, want int) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signins/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), metric)
 }
 
 // BenchmarkLockedRefusal measures refusals of a locked account over HTTP,
@@ -73,24 +79,6 @@ func benchGrant(b *testing.B, pw string, want int) {
 func BenchmarkLockedRefusal(b *testing.B) {
 	ts := startServer(b, func(c *config.Config) { c.Lockout.Threshold = 1 })
 	ts.token(passwordForm("alice@contoso.test", "wrong-once"))
-	enc := passwordForm("alice@contoso.test", "wrong-again").Encode()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	b.SetParallelism(32)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := client.Post(ts.tokenURL(), "application/x-www-form-urlencoded", strings.NewReader(enc))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refusals/s")
+	postParallel(b, ts.tokenURL(), passwordForm("alice@contoso.test", "wrong-again").Encode(), 32,
+		http.StatusBadRequest, "refusals/s")
 }
