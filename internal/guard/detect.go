@@ -3,6 +3,7 @@ package guard
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -34,9 +35,12 @@ const (
 // detectBuckets splits the window into a ring of counters: sliding to within
 // one bucket, in constant memory per source.
 const (
-	detectBuckets     = 12
-	maxAccountsPerSrc = 1024
-	sampleAccounts    = 5
+	detectBuckets  = 12
+	sampleAccounts = 5
+	// maxTrackedAccounts bounds the per-account entries of all sources
+	// together (about 40 bytes each): a flood of addresses, each trying
+	// many names, cannot grow the detector without bound.
+	maxTrackedAccounts = 1 << 20
 )
 
 // detector keeps sliding-window statistics per address and per network
@@ -44,15 +48,20 @@ const (
 // TrackedSources; the least recently seen sources are forgotten first.
 type detector struct {
 	p       DetectionPolicy
+	seed    maphash.Seed
 	mu      sync.Mutex
 	sources map[string]*sourceStats
+	entries int // sum of len(accounts) over sources
 }
 
 type sourceStats struct {
 	buckets  [detectBuckets]detectBucket
-	accounts map[string]*accountStat // subject -> failures in window
-	samples  []string                // a few names tried, for the evidence
-	last     time.Time
+	accounts map[uint64]accountStat // hash of subject -> failures in window
+	// limit: the rules never need more distinct accounts than their highest
+	// threshold, so tracking stops there.
+	limit   int
+	samples []string // a few names tried, for the evidence
+	last    time.Time
 	// quietUntil suppresses repeated detections while a block stands.
 	quietUntil time.Time
 }
@@ -76,7 +85,7 @@ type detection struct {
 }
 
 func newDetector(p DetectionPolicy) *detector {
-	return &detector{p: p, sources: map[string]*sourceStats{}}
+	return &detector{p: p, seed: maphash.MakeSeed(), sources: map[string]*sourceStats{}}
 }
 
 func (d *detector) bucketOf(now time.Time) int64 {
@@ -98,8 +107,8 @@ func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed 
 	defer d.mu.Unlock()
 	var out []detection
 	for _, sc := range scopes {
-		st := d.stats(sc.prefix.String(), now)
-		st.add(d.bucketOf(now), subject, name, unknown, failed, now, d.p.Window)
+		st := d.stats(sc.prefix.String(), sc.mult, now)
+		d.entries += st.add(d.bucketOf(now), maphash.String(d.seed, subject), name, unknown, failed, now, d.p.Window)
 		if failed && now.After(st.quietUntil) {
 			if det, ok := d.evaluate(st, sc.prefix, sc.mult, now); ok {
 				st.quietUntil = now.Add(d.p.Window)
@@ -110,28 +119,33 @@ func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed 
 	return out
 }
 
-func (d *detector) stats(key string, now time.Time) *sourceStats {
+func (d *detector) stats(key string, mult int, now time.Time) *sourceStats {
 	st, ok := d.sources[key]
 	if ok {
 		return st
 	}
-	if len(d.sources) >= d.p.TrackedSources {
-		d.evictOldest(now)
+	for len(d.sources) >= d.p.TrackedSources || d.entries >= maxTrackedAccounts {
+		if !d.evictOldest(now) {
+			break
+		}
 	}
-	st = &sourceStats{accounts: map[string]*accountStat{}}
+	st = &sourceStats{accounts: map[uint64]accountStat{},
+		limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*mult + 1}
 	d.sources[key] = st
 	return st
 }
 
-// evictOldest drops sources idle for a window, or else a sample of the
-// least recently seen: bounded memory even under a flood of addresses.
-func (d *detector) evictOldest(now time.Time) {
+// evictOldest drops sources idle for a window, or else the least recently
+// seen of a sample: bounded memory even under a flood of addresses. It
+// reports whether it freed anything.
+func (d *detector) evictOldest(now time.Time) bool {
 	var victim string
 	var oldest time.Time
-	n := 0
+	n, freed := 0, false
 	for k, st := range d.sources {
 		if now.Sub(st.last) > d.p.Window {
-			delete(d.sources, k)
+			d.drop(k, st)
+			freed = true
 			continue
 		}
 		if victim == "" || st.last.Before(oldest) {
@@ -141,12 +155,21 @@ func (d *detector) evictOldest(now time.Time) {
 			break
 		}
 	}
-	if len(d.sources) >= d.p.TrackedSources && victim != "" {
-		delete(d.sources, victim)
+	if !freed && victim != "" {
+		d.drop(victim, d.sources[victim])
+		freed = true
 	}
+	return freed
 }
 
-func (st *sourceStats) add(epoch int64, subject, name string, unknown, failed bool, now time.Time, window time.Duration) {
+func (d *detector) drop(key string, st *sourceStats) {
+	d.entries -= len(st.accounts)
+	delete(d.sources, key)
+}
+
+// add records one attempt and returns how many account entries it added
+// (negative when pruning removed some).
+func (st *sourceStats) add(epoch int64, subject uint64, name string, unknown, failed bool, now time.Time, window time.Duration) int {
 	b := &st.buckets[epoch%detectBuckets]
 	if b.epoch != epoch {
 		*b = detectBucket{epoch: epoch}
@@ -154,22 +177,23 @@ func (st *sourceStats) add(epoch int64, subject, name string, unknown, failed bo
 	b.attempts++
 	st.last = now
 	if !failed {
-		return
+		return 0
 	}
 	b.failures++
 	if unknown {
 		b.unknowns++
 	}
+	delta := 0
 	a, ok := st.accounts[subject]
 	if !ok {
-		if len(st.accounts) >= maxAccountsPerSrc {
-			st.pruneAccounts(now, window)
+		if len(st.accounts) >= st.limit {
+			delta -= st.pruneAccounts(now, window)
 		}
-		if len(st.accounts) >= maxAccountsPerSrc {
-			return // saturated: the counts already exceed any sane threshold
+		if len(st.accounts) >= st.limit {
+			return delta // saturated: the counts already exceed every threshold
 		}
-		a = &accountStat{unknown: unknown}
-		st.accounts[subject] = a
+		a = accountStat{unknown: unknown}
+		delta++
 		if len(st.samples) < sampleAccounts {
 			st.samples = append(st.samples, name)
 		}
@@ -179,14 +203,19 @@ func (st *sourceStats) add(epoch int64, subject, name string, unknown, failed bo
 	}
 	a.failures++
 	a.last = now
+	st.accounts[subject] = a
+	return delta
 }
 
-func (st *sourceStats) pruneAccounts(now time.Time, window time.Duration) {
+func (st *sourceStats) pruneAccounts(now time.Time, window time.Duration) int {
+	removed := 0
 	for k, a := range st.accounts {
 		if now.Sub(a.last) > window {
 			delete(st.accounts, k)
+			removed++
 		}
 	}
+	return removed
 }
 
 // evaluate checks the rules against the window's counts.

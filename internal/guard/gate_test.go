@@ -25,7 +25,10 @@ func TestOnlyTheGuardVerifiesPasswords(t *testing.T) {
 			return nil
 		}
 		dir := filepath.ToSlash(filepath.Dir(path))
-		if strings.HasSuffix(dir, "internal/guard") || strings.HasSuffix(dir, "internal/directory/password") {
+		// The password package itself, and the benchmark harness measuring
+		// raw hashing speed, are not credential paths.
+		if strings.HasSuffix(dir, "internal/guard") || strings.HasSuffix(dir, "internal/directory/password") ||
+			strings.HasSuffix(dir, "internal/bench") {
 			return nil
 		}
 		src, err := os.ReadFile(path)

@@ -183,4 +183,22 @@ func TestDetectorMemoryIsBounded(t *testing.T) {
 	if len(d.sources) > testDetection.TrackedSources {
 		t.Fatalf("%d sources tracked, cap %d", len(d.sources), testDetection.TrackedSources)
 	}
+	// Many names from each of many addresses: per-source entries stop at
+	// what the rules need, and the running total stays exact.
+	for i := range 500 {
+		ip := netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)})
+		for n := range 300 {
+			d.observe(ip, fmt.Sprint("s", n), "n", true, true, now)
+		}
+	}
+	total := 0
+	for _, st := range d.sources {
+		if len(st.accounts) > st.limit {
+			t.Fatalf("a source tracks %d accounts, limit %d", len(st.accounts), st.limit)
+		}
+		total += len(st.accounts)
+	}
+	if total != d.entries || total > maxTrackedAccounts {
+		t.Fatalf("entries counter %d, actual %d", d.entries, total)
+	}
 }
