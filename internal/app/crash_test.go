@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +49,9 @@ func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
 	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB=1024", "PORTCULLIS_PASSWORDS__ARGON2__ITERATIONS=1",
 		"PORTCULLIS_LOG__LEVEL=error", "PORTCULLIS_DETECTION__REPORT_ONLY=true")
+	// If this test binary dies (a timeout), the server dies with it instead
+	// of running on in the background.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
