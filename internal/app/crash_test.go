@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -51,7 +50,7 @@ func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
 		"PORTCULLIS_LOG__LEVEL=error", "PORTCULLIS_DETECTION__REPORT_ONLY=true")
 	// If this test binary dies (a timeout), the server dies with it instead
 	// of running on in the background.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dieWithParent(cmd)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
