@@ -23,11 +23,16 @@ const (
 
 var allScenarios = []string{ScenarioHash, ScenarioRefusals, ScenarioMemory}
 
+// AllScenarios returns every scenario name, in run order.
+func AllScenarios() []string { return slices.Clone(allScenarios) }
+
 // Options configure one harness run.
 type Options struct {
 	Scenarios []string
 	Smoke     bool
 	Out       string
+	// MemoryNames overrides the memory scenario's name count (0 = default).
+	MemoryNames int64
 }
 
 // Sizes are the bounded request counts and time limits of a run.
@@ -65,14 +70,27 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ", "))
 	smoke := fs.Bool("smoke", false, "tiny sizes and 1-2 s limits: checks the harness, not the targets")
 	out := fs.String("out", "bench-results", "directory for results.json and results.md")
+	names := fs.Int64("memory-names", 0, "distinct unknown names for the memory scenario (0 = the default: 1,000,000, or 2,000 with -smoke)")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
-	if fs.NArg() > 0 {
-		return Options{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	opts, err := buildOptions(*scen, *smoke, *out, fs.Args())
+	if err == nil && *names > 0 {
+		opts.MemoryNames = *names
 	}
-	opts := Options{Smoke: *smoke, Out: *out}
-	for _, s := range strings.Split(*scen, ",") {
+	if err != nil {
+		fmt.Fprintln(stderr, "portcullis-bench:", err)
+		fs.Usage()
+	}
+	return opts, err
+}
+
+func buildOptions(scen string, smoke bool, out string, rest []string) (Options, error) {
+	if len(rest) > 0 {
+		return Options{}, fmt.Errorf("unexpected arguments: %v", rest)
+	}
+	opts := Options{Smoke: smoke, Out: out}
+	for _, s := range strings.Split(scen, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" {
 			continue

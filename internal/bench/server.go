@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// modulePath is built with `go build`, so the harness works from any
+// directory inside the module (the repository root or a test's directory).
+const modulePath = "github.com/portcullis-idp/portcullis/cmd/portcullis"
+
+var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+
+// buildBinary compiles cmd/portcullis into dir.
+func buildBinary(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "portcullis")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, modulePath).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", modulePath, err, out)
+	}
+	return bin, nil
+}
+
+// childEnv is this process's environment without PORTCULLIS_* (so a stray
+// setting cannot change the results), plus the harness's settings.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PORTCULLIS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// portcullis runs one offline CLI command to completion.
+func (e *Env) portcullis(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, e.Bin, args...)
+	cmd.Env = childEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("portcullis %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// newDataDir initialises a fresh directory for tenant bench.test and imports
+// `users` users (user0..userN-1) sharing the precomputed hash of UserPassword.
+func (e *Env) newDataDir(ctx context.Context, name string, users int) (string, error) {
+	dir := filepath.Join(e.Tmp, name)
+	pwFile := filepath.Join(e.Tmp, name+"-admin-password")
+	if err := os.WriteFile(pwFile, []byte(adminPassword+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	if err := e.portcullis(ctx, "init", "--data", dir, "--domain", Domain, "--admin-password-file", pwFile); err != nil {
+		return "", err
+	}
+	if users == 0 {
+		return dir, nil
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf) // quotes the PHC hash, which contains commas
+	_ = cw.Write([]string{"userPrincipalName", "displayName", "passwordHash"})
+	for i := range users {
+		_ = cw.Write([]string{userName(i), "Bench User " + strconv.Itoa(i), e.Hash})
+	}
+	cw.Flush()
+	csvFile := filepath.Join(e.Tmp, name+"-users.csv")
+	if err := os.WriteFile(csvFile, buf.Bytes(), 0o600); err != nil {
+		return "", err
+	}
+	return dir, e.portcullis(ctx, "users", "import", "--data", dir, csvFile)
+}
+
+func userName(i int) string { return "user" + strconv.Itoa(i) + "@" + Domain }
+
+// Server is a running `portcullis serve` process.
+type Server struct {
+	cmd    *exec.Cmd
+	Base   string // http://127.0.0.1:PORT
+	Addr   string // 127.0.0.1:PORT
+	stderr *tail
+}
+
+// TokenPath is the token endpoint of the bench tenant.
+const TokenPath = "/" + Domain + "/oauth2/v2.0/token"
+
+// startServer runs serve on dataDir with the base settings plus env, and
+// returns once it prints its URL. The caller must Stop it.
+func (e *Env) startServer(ctx context.Context, dataDir string, env ...string) (*Server, error) {
+	cmd := exec.CommandContext(ctx, e.Bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	cmd.Env = childEnv(append([]string{"PORTCULLIS_TRUSTED_PROXIES=127.0.0.1", "PORTCULLIS_LOG__LEVEL=error"}, env...)...)
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.WaitDelay = 5 * time.Second
+	s := &Server{cmd: cmd, stderr: &tail{max: 64 << 10}}
+	cmd.Stderr = s.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() { // keeps draining after the URL so the server never blocks on stdout
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		close(found)
+	}()
+	select {
+	case base, ok := <-found:
+		if !ok {
+			s.Stop()
+			return nil, fmt.Errorf("portcullis serve exited before listening:\n%s", s.stderr.String())
+		}
+		u, _ := url.Parse(base)
+		s.Base, s.Addr = base, u.Host
+		return s, nil
+	case <-time.After(60 * time.Second): // a read with a deadline, not a sleep
+		s.Stop()
+		return nil, fmt.Errorf("portcullis serve did not listen within 60s:\n%s", s.stderr.String())
+	}
+}
+
+// Stop kills the server (SIGKILL: the harness does not measure shutdown).
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+}
+
+// RSSKiB reads the server's resident set size (VmRSS) from /proc.
+func (s *Server) RSSKiB() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.cmd.Process.Pid)
+}
+
+// tail keeps the last max bytes written to it (the server's stderr).
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+var _ io.Writer = (*tail)(nil)
