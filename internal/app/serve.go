@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +67,9 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 	// Every request needs several random IDs (trace, correlation, record):
 	// draw them from a buffered pool instead of one getrandom call each.
 	uuid.EnableRandPool()
+	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	}
 	db, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err

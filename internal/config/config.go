@@ -30,6 +30,11 @@ type Config struct {
 	GeoIP          GeoIP      `koanf:"geoip" yaml:"geoip"`
 	Detection      Detection  `koanf:"detection" yaml:"detection"`
 	Log            Log        `koanf:"log" yaml:"log"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit (GOMEMLIMIT, when
+	// that variable is not set). Every argon2id hash allocates its whole
+	// memory cost afresh, so without a limit the heap of a busy server
+	// drifts far above what it keeps live; 0 = no limit.
+	MemoryLimitMiB int `koanf:"memory_limit_mib" yaml:"memory_limit_mib"`
 }
 
 // Passwords configures password hashing and the password policy.
@@ -107,6 +112,9 @@ func Defaults() Config {
 		Lockout:   DefaultLockout(),
 		Detection: DefaultDetection(),
 		Log:       Log{Level: "info", Format: "text"},
+		// Live state stays well under 128 MiB (fixed tables, bounded
+		// detector); this leaves room for the hash workers' memory.
+		MemoryLimitMiB: 384,
 	}
 }
 

@@ -65,6 +65,9 @@ func (c Config) Validate() error {
 	c.SignInLog.validate(&ps)
 	c.Lockout.validate(&ps)
 	c.validateIPProtection(&ps)
+	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
+		ps.add("memory_limit_mib", "must be 0 (no limit) or at least 64, got %d", c.MemoryLimitMiB)
+	}
 	c.Log.validate(&ps)
 	if len(ps) == 0 {
 		return nil
