@@ -62,7 +62,7 @@ type Detection struct {
 func DefaultDetection() Detection {
 	return Detection{Window: time.Hour, SprayAccounts: 20, SprayMaxPerAccount: 3, StuffingUnknown: 30,
 		StuffingFailureRatio: 0.9, VelocityFailures: 100, PrefixMultiplier: 3, BlockDuration: time.Hour,
-		MaxBlockDuration: 24 * time.Hour, TrackedSources: 100_000}
+		MaxBlockDuration: 24 * time.Hour, TrackedSources: 20_000}
 }
 
 func (c Config) validateIPProtection(ps *problems) {
