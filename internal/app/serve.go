@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,7 +107,7 @@ func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, lo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	s.baseURL = cfg.PublicURL
+	s.baseURL = strings.TrimRight(cfg.PublicURL, "/")
 	if s.baseURL == "" {
 		s.baseURL = "http://" + s.ln.Addr().String()
 	}

@@ -65,6 +65,9 @@ type Outcome struct {
 	LockedNow bool
 	// IP is the verdict about the client address.
 	IP IPVerdict
+	// subject is the budget's subject (user ID or keyed hash of an unknown
+	// name), kept so the detector need not hash the name again.
+	subject string
 }
 
 // Refused reports whether the attempt was refused without verification.
@@ -111,7 +114,8 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	out := Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold, IP: verdict}
+	out := Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold, IP: verdict,
+		subject: src.key.Subject}
 	mac := g.mac(src.key.Subject, a.Password)
 	var notBefore time.Time
 	if a.User != nil {
@@ -163,9 +167,9 @@ func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
 	if g.ip.detect == nil || out.IP.Trusted {
 		return // trusted locations are never blocked, so never counted
 	}
-	subject := "x:" + g.mac("unknown", a.TenantID, a.LoginKey)
-	if a.User != nil {
-		subject = a.User.ID
+	subject := out.subject
+	if subject == "" { // refused before classification (policy or store error)
+		return
 	}
 	dets := g.ip.detect.observe(a.ClientIP, subject, a.LoginKey, a.User == nil, !out.Correct, g.now())
 	if len(dets) > 0 {

@@ -97,7 +97,7 @@ func (g *Guard) CheckIP(tenantID string, ip netip.Addr) IPVerdict {
 	}
 	now := g.now()
 	for _, b := range st.blocks.Lookup(ip) {
-		if !b.RevokedAt.IsZero() || (!b.ExpiresAt.IsZero() && !now.Before(b.ExpiresAt)) {
+		if !inForce(b, now) {
 			continue
 		}
 		action := "block"
@@ -117,6 +117,12 @@ func (g *Guard) CheckIP(tenantID string, ip netip.Addr) IPVerdict {
 	return v
 }
 
+// inForce: not revoked and not expired. Report-only records stay in force
+// (they are reported, never enforced), unlike store.IPBlock.Active.
+func inForce(b store.IPBlock, now time.Time) bool {
+	return b.RevokedAt.IsZero() && (b.ExpiresAt.IsZero() || now.Before(b.ExpiresAt))
+}
+
 // reloadIP rebuilds the snapshot from the store: block records (active and
 // report-only, not revoked) and every tenant's named locations.
 func (g *Guard) reloadIP(ctx context.Context) error {
@@ -132,7 +138,7 @@ func (g *Guard) reloadIP(ctx context.Context) error {
 	now := g.now()
 	for _, b := range all {
 		p, err := netip.ParsePrefix(b.Prefix)
-		if err != nil || !b.RevokedAt.IsZero() || (!b.ExpiresAt.IsZero() && !now.Before(b.ExpiresAt)) {
+		if err != nil || !inForce(b, now) {
 			continue
 		}
 		entries = append(entries, ipintel.Entry[store.IPBlock]{Prefix: p, Value: b})
