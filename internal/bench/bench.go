@@ -40,6 +40,7 @@ type scenarioFunc func(ctx context.Context, e *Env) (*ScenarioResult, error)
 var scenarios = map[string]scenarioFunc{
 	ScenarioHash:     runHash,
 	ScenarioRefusals: runRefusals,
+	ScenarioAttack:   runAttack,
 	ScenarioMemory:   runMemory,
 }
 

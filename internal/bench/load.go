@@ -29,9 +29,12 @@ type Request struct {
 	CorrelationID string
 }
 
-// Load is a bounded, time-limited closed-loop load: Concurrency workers,
-// each on its own keep-alive connection, send requests until MaxRequests
-// have been started or Duration has passed.
+// Load is a bounded, time-limited load: Concurrency workers, each on its own
+// keep-alive connection, send requests until MaxRequests have been started
+// or Duration has passed. Without a Rate it is closed-loop (each worker sends
+// its next request as soon as the last is answered); with one, request i is
+// not sent before start + i/Rate, so the offered load is fixed however fast
+// or slow the server answers, up to what Concurrency connections can carry.
 type Load struct {
 	Name        string
 	Addr        string // 127.0.0.1:PORT
@@ -39,6 +42,7 @@ type Load struct {
 	Concurrency int
 	MaxRequests int64
 	Duration    time.Duration
+	Rate        float64 // requests per second; 0 = closed loop
 	Next        func(rng *rand.Rand, i int64) Request
 }
 
@@ -48,6 +52,9 @@ type Stats struct {
 	Concurrency     int              `json:"concurrency"`
 	MaxRequests     int64            `json:"maxRequests"`
 	TimeLimitSec    float64          `json:"timeLimitSeconds"`
+	OfferedRate     float64          `json:"offeredPerSecond,omitempty"` // paced loads only
+	Sent            int64            `json:"sent"`                       // answered + transport errors
+	SentPerSecond   float64          `json:"sentPerSecond"`
 	Answered        int64            `json:"answered"`
 	TransportErrors int64            `json:"transportErrors"`
 	ElapsedSec      float64          `json:"elapsedSeconds"`
@@ -89,18 +96,41 @@ func (l Load) Run(ctx context.Context) *Stats {
 				if i >= l.MaxRequests {
 					return
 				}
+				if !l.pace(start, i, &stop) {
+					return
+				}
 				wk.do(l.Next(wk.rng, i))
 			}
 		})
 	}
 	wg.Wait()
 	st := merge(workers, time.Since(start))
-	st.Concurrency, st.MaxRequests, st.TimeLimitSec = l.Concurrency, l.MaxRequests, l.Duration.Seconds()
+	st.Concurrency, st.MaxRequests, st.TimeLimitSec, st.OfferedRate = l.Concurrency, l.MaxRequests, l.Duration.Seconds(), l.Rate
+	st.Sent = st.Answered + st.TransportErrors
+	if window := min(st.ElapsedSec, st.TimeLimitSec); window > 0 {
+		st.SentPerSecond = float64(st.Sent) / window // the load's own window, without the wait for the last answers
+	}
 	st.StoppedBy = "time"
 	if issued.Load() >= l.MaxRequests {
 		st.StoppedBy = "requests"
 	}
 	return st
+}
+
+// pace waits until request i's send time (a paced load only) and reports
+// whether the load is still running by then.
+func (l *Load) pace(start time.Time, i int64, stop *atomic.Bool) bool {
+	if l.Rate <= 0 {
+		return true
+	}
+	at := start.Add(time.Duration(float64(i) / l.Rate * float64(time.Second)))
+	if wait := time.Until(at); wait > 0 {
+		if time.Until(start.Add(l.Duration)) < wait {
+			return false // would be sent after the time limit
+		}
+		time.Sleep(wait) // rate pacing of the generator, not synchronisation
+	}
+	return !stop.Load()
 }
 
 func seedOf(name string) uint64 {

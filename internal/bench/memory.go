@@ -43,6 +43,7 @@ func runMemory(ctx context.Context, e *Env) (*ScenarioResult, error) {
 	if err != nil {
 		return r, err
 	}
+	baseHeap := heapMiB(srv)
 	e.logf("memory: %d distinct unknown names, concurrency %d (RSS now %.1f MiB)", sz.MemoryNames, sz.MemoryConc, mib(base))
 	peak := sampleRSS(srv)
 	st := unknownNames(ctx, srv, "nobody", sz.MemoryNames, sz.MemoryConc, sz.MemoryTimeLimit)
@@ -58,6 +59,8 @@ func runMemory(ctx context.Context, e *Env) (*ScenarioResult, error) {
 	r.add("RSS peak during the run", mib(max(peakKiB, after)), "MiB")
 	r.below("RSS growth over the run (after minus baseline)", mib(after-base), "MiB", 50)
 	r.add("RSS growth from idle, warm-up included", mib(after-idle), "MiB")
+	r.add("Go heap in use after warm-up", baseHeap, "MiB")
+	r.add("Go heap in use after the run", heapMiB(srv), "MiB")
 	r.add("unknown-name refusals/s (cheap argon2id)", st.PerSecond, "/s")
 	if st.StoppedBy == "time" {
 		r.Notes = append(r.Notes, fmt.Sprintf("time limit reached after %d of %d names", st.Answered, sz.MemoryNames))
@@ -102,3 +105,13 @@ func sampleRSS(srv *Server) func() int64 {
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// heapMiB is the server's Go heap in use (live objects plus fragmentation,
+// not garbage already returned), or -1 if it cannot be read.
+func heapMiB(srv *Server) float64 {
+	v, err := srv.Metric("go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return -1
+	}
+	return v / (1 << 20)
+}

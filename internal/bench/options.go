@@ -18,10 +18,11 @@ import (
 const (
 	ScenarioHash     = "hash"
 	ScenarioRefusals = "refusals"
+	ScenarioAttack   = "attack"
 	ScenarioMemory   = "memory"
 )
 
-var allScenarios = []string{ScenarioHash, ScenarioRefusals, ScenarioMemory}
+var allScenarios = []string{ScenarioHash, ScenarioRefusals, ScenarioAttack, ScenarioMemory}
 
 // AllScenarios returns every scenario name, in run order.
 func AllScenarios() []string { return slices.Clone(allScenarios) }
@@ -44,8 +45,12 @@ type Sizes struct {
 	RefusalTime     time.Duration // per refusal variant
 	RefusalMax      int64         // request bound per refusal variant
 	RefusalConc     int
-	MemoryNames     int64 // distinct unknown names
-	MemoryWarmup    int64 // distinct unknown names sent before the baseline sample
+	AttackRawTime   time.Duration // in-process argon2id capacity before the attack
+	AttackTime      time.Duration // length of the attack
+	AttackConc      int           // connections carrying the attack
+	LegitUsers      int           // distinct legitimate users (each with its own network)
+	MemoryNames     int64         // distinct unknown names
+	MemoryWarmup    int64         // distinct unknown names sent before the baseline sample
 	MemoryConc      int
 	MemoryTimeLimit time.Duration // hard limit; the memory run takes as long as N names take
 }
@@ -56,10 +61,12 @@ func SizesFor(smoke bool) Sizes {
 	if smoke {
 		return Sizes{Users: 200, RawHashTime: time.Second, GrantTime: 2 * time.Second, GrantConc: 2 * cores,
 			RefusalTime: 2 * time.Second, RefusalMax: 100_000, RefusalConc: 64,
+			AttackRawTime: time.Second, AttackTime: 3 * time.Second, AttackConc: 160, LegitUsers: 20,
 			MemoryNames: 2_000, MemoryWarmup: 200, MemoryConc: 32, MemoryTimeLimit: 20 * time.Second}
 	}
 	return Sizes{Users: 10_000, RawHashTime: 10 * time.Second, GrantTime: 30 * time.Second, GrantConc: 2 * cores,
 		RefusalTime: 20 * time.Second, RefusalMax: 2_000_000, RefusalConc: 64,
+		AttackRawTime: 5 * time.Second, AttackTime: 60 * time.Second, AttackConc: 1024, LegitUsers: 200,
 		MemoryNames: 1_000_000, MemoryWarmup: 10_000, MemoryConc: 32, MemoryTimeLimit: 20 * time.Minute}
 }
 

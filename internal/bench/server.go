@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -89,10 +91,13 @@ func userName(i int) string { return "user" + strconv.Itoa(i) + "@" + Domain }
 
 // Server is a running `portcullis serve` process.
 type Server struct {
-	cmd    *exec.Cmd
-	Base   string // http://127.0.0.1:PORT
-	Addr   string // 127.0.0.1:PORT
-	stderr *tail
+	cmd     *exec.Cmd
+	DataDir string
+	Base    string // http://127.0.0.1:PORT
+	Addr    string // 127.0.0.1:PORT
+	stderr  *tail
+	exited  chan struct{} // closed once the process has been waited for
+	waitErr error         // valid after exited is closed
 }
 
 // TokenPath is the token endpoint of the bench tenant.
@@ -105,7 +110,7 @@ func (e *Env) startServer(ctx context.Context, dataDir string, env ...string) (*
 	cmd.Env = childEnv(append([]string{"PORTCULLIS_TRUSTED_PROXIES=127.0.0.1", "PORTCULLIS_LOG__LEVEL=error"}, env...)...)
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
-	s := &Server{cmd: cmd, stderr: &tail{max: 64 << 10}}
+	s := &Server{cmd: cmd, DataDir: dataDir, stderr: &tail{max: 64 << 10}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -114,6 +119,10 @@ func (e *Env) startServer(ctx context.Context, dataDir string, env ...string) (*
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -140,9 +149,40 @@ func (e *Env) startServer(ctx context.Context, dataDir string, env ...string) (*
 }
 
 // Stop kills the server (SIGKILL: the harness does not measure shutdown).
+// It is safe to call after Shutdown.
 func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
+}
+
+// Alive reports whether the server process is still running.
+func (s *Server) Alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Shutdown asks the server to stop (SIGTERM: finish in-flight requests,
+// flush the sign-in log, close the database) and waits up to timeout, then
+// kills it. It returns an error when the server had to be killed or exited
+// with a failure.
+func (s *Server) Shutdown(timeout time.Duration) error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && s.Alive() {
+		return fmt.Errorf("signal server: %w", err)
+	}
+	select {
+	case <-s.exited:
+		if s.waitErr != nil {
+			return fmt.Errorf("server exited with %v:\n%s", s.waitErr, s.stderr.String())
+		}
+		return nil
+	case <-time.After(timeout): // a bounded wait for the exit, not a sleep
+		s.Stop()
+		return fmt.Errorf("server did not shut down within %s", timeout)
+	}
 }
 
 // RSSKiB reads the server's resident set size (VmRSS) from /proc.
@@ -183,3 +223,24 @@ func (t *tail) String() string {
 }
 
 var _ io.Writer = (*tail)(nil)
+
+// Metric reads one unlabelled sample (for example go_memstats_heap_inuse_bytes)
+// from the server's /metrics.
+func (s *Server) Metric(name string) (float64, error) {
+	resp, err := http.Get(s.Base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("metric %s not exported", name)
+}

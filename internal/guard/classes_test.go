@@ -8,6 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // TestAttackerCannotLockOutTheUser: an attacker exhausting the unfamiliar
@@ -135,4 +139,67 @@ func TestUnknownTableIsFixedSize(t *testing.T) {
 	if st, _ := tab.GetBudget(ctx, keyFor("n19999")); len(st.Failures) != 1 {
 		t.Fatalf("latest name forgotten: %+v", st)
 	}
+}
+
+// TestBudgetCodecRoundTrip: whatever the state machine stores in the
+// unknown-name table comes back equal, and corrupt bytes are an error, not a
+// panic or a huge allocation.
+func TestBudgetCodecRoundTrip(t *testing.T) {
+	genTime := rapid.Custom(func(t *rapid.T) time.Time {
+		if rapid.Bool().Draw(t, "zero") {
+			return time.Time{}
+		}
+		return time.Unix(0, rapid.Int64Range(-1e18, 4e18).Draw(t, "nanos"))
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		st := store.BudgetState{Key: keyFor("n"), Version: rapid.Int64Range(0, 1e6).Draw(t, "version"),
+			LockedUntil: genTime.Draw(t, "lockedUntil"), LockedAt: genTime.Draw(t, "lockedAt"),
+			Lockouts: rapid.IntRange(0, 1000).Draw(t, "lockouts"), UpdatedAt: genTime.Draw(t, "updated"),
+			LockoutID: rapid.String().Draw(t, "lockoutID")}
+		for range rapid.IntRange(0, 40).Draw(t, "failures") {
+			st.Failures = append(st.Failures, genTime.Draw(t, "failure"))
+		}
+		for range rapid.IntRange(0, 4).Draw(t, "typos") {
+			mac := rapid.OneOf(rapid.StringMatching(`[0-9a-f]{32}`), rapid.String()).Draw(t, "mac")
+			st.Typos = append(st.Typos, store.Typo{MAC: mac, At: genTime.Draw(t, "typoAt")})
+		}
+		packed := encodeBudget(st)
+		got, err := decodeBudget(st.Key, st.Version, unixNanos(st.UpdatedAt), packed)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if d := budgetDiff(st, got); d != "" {
+			t.Fatalf("round trip: %s", d)
+		}
+		if len(packed) > 0 {
+			cut := rapid.IntRange(0, len(packed)-1).Draw(t, "cut")
+			if _, err := decodeBudget(st.Key, 1, 1, packed[:cut]); err == nil {
+				t.Fatalf("truncated to %d of %d bytes decoded without error", cut, len(packed))
+			}
+		}
+	})
+}
+
+// budgetDiff compares states by instant, not by location or monotonic reading.
+func budgetDiff(a, b store.BudgetState) string {
+	eq := func(x, y time.Time) bool { return x.Equal(y) && x.IsZero() == y.IsZero() }
+	switch {
+	case a.Key != b.Key || a.Version != b.Version || a.Lockouts != b.Lockouts || a.LockoutID != b.LockoutID:
+		return fmt.Sprintf("fields: %+v != %+v", a, b)
+	case !eq(a.LockedUntil, b.LockedUntil) || !eq(a.LockedAt, b.LockedAt) || !eq(a.UpdatedAt, b.UpdatedAt):
+		return fmt.Sprintf("times: %+v != %+v", a, b)
+	case len(a.Failures) != len(b.Failures) || len(a.Typos) != len(b.Typos):
+		return fmt.Sprintf("lengths: %+v != %+v", a, b)
+	}
+	for i := range a.Failures {
+		if !eq(a.Failures[i], b.Failures[i]) {
+			return fmt.Sprintf("failure %d: %v != %v", i, a.Failures[i], b.Failures[i])
+		}
+	}
+	for i := range a.Typos {
+		if a.Typos[i].MAC != b.Typos[i].MAC || !eq(a.Typos[i].At, b.Typos[i].At) {
+			return fmt.Sprintf("typo %d: %+v != %+v", i, a.Typos[i], b.Typos[i])
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -38,43 +39,47 @@ const (
 	detectBuckets  = 12
 	sampleAccounts = 5
 	// maxTrackedAccounts bounds the per-account entries of all sources
-	// together (about 40 bytes each): a flood of addresses, each trying
-	// many names, cannot grow the detector without bound.
+	// together (24 bytes each): a flood of addresses, each trying many
+	// names, cannot grow the detector without bound.
 	maxTrackedAccounts = 1 << 20
 )
 
 // detector keeps sliding-window statistics per address and per network
 // (/24, /64) and reports when a rule trips. Memory is bounded by
-// TrackedSources; the least recently seen sources are forgotten first.
+// TrackedSources (about 500 bytes each for a single address) and
+// maxTrackedAccounts; the least recently seen sources are forgotten first.
 type detector struct {
 	p       DetectionPolicy
 	seed    maphash.Seed
 	mu      sync.Mutex
-	sources map[string]*sourceStats
+	sources map[netip.Prefix]*sourceStats
 	entries int // sum of len(accounts) over sources
 }
 
 type sourceStats struct {
-	buckets  [detectBuckets]detectBucket
-	accounts map[uint64]accountStat // hash of subject -> failures in window
-	// limit: the rules never need more distinct accounts than their highest
-	// threshold, so tracking stops there.
-	limit   int
-	samples []string // a few names tried, for the evidence
-	last    time.Time
+	buckets [detectBuckets]detectBucket
+	// accounts holds one entry per distinct account that failed here. A
+	// slice, not a map: most sources see one or two accounts, and the rules
+	// never need more than limit (their highest threshold), so a scan is
+	// cheap and an entry costs 24 bytes instead of a map's ~400 per source.
+	accounts []accountStat
+	limit    int
+	samples  []string // a few names tried, for the evidence
+	last     time.Time
 	// quietUntil suppresses repeated detections while a block stands.
 	quietUntil time.Time
 }
 
 type detectBucket struct {
 	epoch                        int64
-	attempts, failures, unknowns int
+	attempts, failures, unknowns int32
 }
 
 type accountStat struct {
-	failures int
+	subject  uint64 // keyed hash of the budget subject
+	last     int64  // Unix nanoseconds of the latest failure
+	failures int32
 	unknown  bool // a name with no account
-	last     time.Time
 }
 
 // detection is a tripped rule, ready to become a block record.
@@ -85,7 +90,7 @@ type detection struct {
 }
 
 func newDetector(p DetectionPolicy) *detector {
-	return &detector{p: p, seed: maphash.MakeSeed(), sources: map[string]*sourceStats{}}
+	return &detector{p: p, seed: maphash.MakeSeed(), sources: map[netip.Prefix]*sourceStats{}}
 }
 
 func (d *detector) bucketOf(now time.Time) int64 {
@@ -97,18 +102,23 @@ func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed 
 	if d == nil || !ip.IsValid() || d.p.Window <= 0 {
 		return nil
 	}
-	ip = ip.Unmap()
-	net, _ := netip.ParsePrefix(NetworkOf(ip))
-	scopes := []struct {
+	ip = ip.Unmap().WithZone("")
+	netBits := 64
+	if ip.Is4() {
+		netBits = 24
+	}
+	network, _ := ip.Prefix(netBits)
+	scopes := [2]struct {
 		prefix netip.Prefix
 		mult   int
-	}{{netip.PrefixFrom(ip, ip.BitLen()), 1}, {net, max(d.p.PrefixMultiplier, 1)}}
+	}{{netip.PrefixFrom(ip, ip.BitLen()), 1}, {network, max(d.p.PrefixMultiplier, 1)}}
+	subjectHash := maphash.String(d.seed, subject)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []detection
 	for _, sc := range scopes {
-		st := d.stats(sc.prefix.String(), sc.mult, now)
-		d.entries += st.add(d.bucketOf(now), maphash.String(d.seed, subject), name, unknown, failed, now, d.p.Window)
+		st := d.stats(sc.prefix, sc.mult, now)
+		d.entries += st.add(d.bucketOf(now), subjectHash, name, unknown, failed, now, d.p.Window)
 		if failed && now.After(st.quietUntil) {
 			if det, ok := d.evaluate(st, sc.prefix, sc.mult, now); ok {
 				st.quietUntil = now.Add(d.p.Window)
@@ -119,7 +129,7 @@ func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed 
 	return out
 }
 
-func (d *detector) stats(key string, mult int, now time.Time) *sourceStats {
+func (d *detector) stats(key netip.Prefix, mult int, now time.Time) *sourceStats {
 	st, ok := d.sources[key]
 	if ok {
 		return st
@@ -129,8 +139,7 @@ func (d *detector) stats(key string, mult int, now time.Time) *sourceStats {
 			break
 		}
 	}
-	st = &sourceStats{accounts: map[uint64]accountStat{},
-		limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*mult + 1}
+	st = &sourceStats{limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*mult + 1}
 	d.sources[key] = st
 	return st
 }
@@ -139,30 +148,30 @@ func (d *detector) stats(key string, mult int, now time.Time) *sourceStats {
 // seen of a sample: bounded memory even under a flood of addresses. It
 // reports whether it freed anything.
 func (d *detector) evictOldest(now time.Time) bool {
-	var victim string
+	var victim netip.Prefix
 	var oldest time.Time
-	n, freed := 0, false
+	n, freed, found := 0, false, false
 	for k, st := range d.sources {
 		if now.Sub(st.last) > d.p.Window {
 			d.drop(k, st)
 			freed = true
 			continue
 		}
-		if victim == "" || st.last.Before(oldest) {
-			victim, oldest = k, st.last
+		if !found || st.last.Before(oldest) {
+			victim, oldest, found = k, st.last, true
 		}
 		if n++; n >= 64 { // a sample is enough to find an old one
 			break
 		}
 	}
-	if !freed && victim != "" {
+	if !freed && found {
 		d.drop(victim, d.sources[victim])
 		freed = true
 	}
 	return freed
 }
 
-func (d *detector) drop(key string, st *sourceStats) {
+func (d *detector) drop(key netip.Prefix, st *sourceStats) {
 	d.entries -= len(st.accounts)
 	delete(d.sources, key)
 }
@@ -184,38 +193,35 @@ func (st *sourceStats) add(epoch int64, subject uint64, name string, unknown, fa
 		b.unknowns++
 	}
 	delta := 0
-	a, ok := st.accounts[subject]
-	if !ok {
+	i := slices.IndexFunc(st.accounts, func(a accountStat) bool { return a.subject == subject })
+	if i < 0 {
 		if len(st.accounts) >= st.limit {
 			delta -= st.pruneAccounts(now, window)
 		}
 		if len(st.accounts) >= st.limit {
 			return delta // saturated: the counts already exceed every threshold
 		}
-		a = accountStat{unknown: unknown}
+		st.accounts = append(st.accounts, accountStat{subject: subject, unknown: unknown})
+		i = len(st.accounts) - 1
 		delta++
 		if len(st.samples) < sampleAccounts {
 			st.samples = append(st.samples, name)
 		}
 	}
-	if now.Sub(a.last) > window {
+	a := &st.accounts[i]
+	if now.UnixNano()-a.last > int64(window) {
 		a.failures = 0
 	}
 	a.failures++
-	a.last = now
-	st.accounts[subject] = a
+	a.last = now.UnixNano()
 	return delta
 }
 
 func (st *sourceStats) pruneAccounts(now time.Time, window time.Duration) int {
-	removed := 0
-	for k, a := range st.accounts {
-		if now.Sub(a.last) > window {
-			delete(st.accounts, k)
-			removed++
-		}
-	}
-	return removed
+	before := len(st.accounts)
+	cutoff := now.UnixNano() - int64(window)
+	st.accounts = slices.DeleteFunc(st.accounts, func(a accountStat) bool { return a.last < cutoff })
+	return before - len(st.accounts)
 }
 
 // evaluate checks the rules against the window's counts.
@@ -224,14 +230,15 @@ func (d *detector) evaluate(st *sourceStats, prefix netip.Prefix, mult int, now 
 	attempts, failures, unknowns := 0, 0, 0
 	for _, b := range st.buckets {
 		if cur-b.epoch < detectBuckets {
-			attempts, failures, unknowns = attempts+b.attempts, failures+b.failures, unknowns+b.unknowns
+			attempts, failures, unknowns = attempts+int(b.attempts), failures+int(b.failures), unknowns+int(b.unknowns)
 		}
 	}
 	accounts, unknownNames, maxPer := 0, 0, 0
+	cutoff := now.UnixNano() - int64(d.p.Window)
 	for _, a := range st.accounts {
-		if now.Sub(a.last) <= d.p.Window {
+		if a.last >= cutoff {
 			accounts++
-			maxPer = max(maxPer, a.failures)
+			maxPer = max(maxPer, int(a.failures))
 			if a.unknown {
 				unknownNames++
 			}

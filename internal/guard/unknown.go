@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
-	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -15,6 +14,12 @@ import (
 // grow with the number of names tried. When every slot in a window is busy
 // the least recently updated one is reused; an attacker who floods more names
 // than there are slots only ages out the oldest of them.
+//
+// A slot is small on purpose: the key is a 64-bit keyed hash (two names
+// colliding would share a budget, which for names without accounts is
+// harmless and needs about 2^32 names to happen once) and the state is
+// packed into one pointer-free byte slice (see budgetcodec.go), about 50
+// bytes for a typical name, instead of five heap objects of 250.
 type unknownTable struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
@@ -22,8 +27,10 @@ type unknownTable struct {
 }
 
 type unknownSlot struct {
-	key   string // BudgetKey.String(); "" = free
-	state store.BudgetState
+	hash    uint64 // 0 = free
+	version int64
+	updated int64  // UpdatedAt in Unix nanoseconds: eviction order
+	packed  []byte // the rest of the state (encodeBudget)
 }
 
 const unknownProbe = 8
@@ -32,61 +39,74 @@ func newUnknownTable(n int) *unknownTable {
 	return &unknownTable{seed: maphash.MakeSeed(), slots: make([]unknownSlot, n)}
 }
 
-// find returns the slot index holding key, or -1.
-func (u *unknownTable) find(key string) (int, []int) {
-	h := maphash.String(u.seed, key)
-	window := make([]int, 0, unknownProbe)
+// hashOf returns key's slot hash, never 0 (the free marker).
+func (u *unknownTable) hashOf(key store.BudgetKey) uint64 {
+	var h maphash.Hash
+	h.SetSeed(u.seed)
+	for _, part := range [...]string{key.TenantID, key.Subject, key.Class, key.Scope} {
+		_, _ = h.WriteString(part)
+		_ = h.WriteByte(0)
+	}
+	return max(h.Sum64(), 1)
+}
+
+// find returns the slot index holding h (or -1) and the first index of its
+// probe window.
+func (u *unknownTable) find(h uint64) (int, int) {
+	start := int(h % uint64(len(u.slots)))
 	for i := range unknownProbe {
-		idx := int((h + uint64(i)) % uint64(len(u.slots)))
-		window = append(window, idx)
-		if u.slots[idx].key == key {
-			return idx, window
+		idx := (start + i) % len(u.slots)
+		if u.slots[idx].hash == h {
+			return idx, start
 		}
 	}
-	return -1, window
+	return -1, start
 }
 
 // GetBudget implements budgetBackend.
 func (u *unknownTable) GetBudget(_ context.Context, key store.BudgetKey) (store.BudgetState, error) {
-	k := key.String()
+	h := u.hashOf(key)
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	if idx, _ := u.find(k); idx >= 0 {
-		st := u.slots[idx].state
-		st.Failures = append([]time.Time(nil), st.Failures...)
-		st.Typos = append([]store.Typo(nil), st.Typos...)
-		return st, nil
+	idx, _ := u.find(h)
+	var s unknownSlot
+	if idx >= 0 {
+		s = u.slots[idx] // packed is never modified in place, so sharing it is safe
 	}
-	return store.BudgetState{Key: key}, nil
+	u.mu.Unlock()
+	if idx < 0 {
+		return store.BudgetState{Key: key}, nil
+	}
+	return decodeBudget(key, s.version, s.updated, s.packed)
 }
 
 // PutBudget implements budgetBackend with the same version check as the
 // durable stores.
 func (u *unknownTable) PutBudget(_ context.Context, st store.BudgetState) (int64, error) {
-	k := st.Key.String()
+	h := u.hashOf(st.Key)
+	packed := encodeBudget(st)
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	idx, window := u.find(k)
+	idx, start := u.find(h)
 	current := int64(0)
 	if idx >= 0 {
-		current = u.slots[idx].state.Version
+		current = u.slots[idx].version
 	}
 	if current != st.Version {
 		return 0, store.ErrConflict
 	}
 	if idx < 0 {
-		idx = window[0]
-		for _, w := range window {
-			if u.slots[w].key == "" {
+		idx = start
+		for i := range unknownProbe {
+			w := (start + i) % len(u.slots)
+			if u.slots[w].hash == 0 {
 				idx = w
 				break
 			}
-			if u.slots[w].state.UpdatedAt.Before(u.slots[idx].state.UpdatedAt) {
+			if u.slots[w].updated < u.slots[idx].updated {
 				idx = w
 			}
 		}
 	}
-	st.Version = current + 1
-	u.slots[idx] = unknownSlot{key: k, state: st}
-	return st.Version, nil
+	u.slots[idx] = unknownSlot{hash: h, version: current + 1, updated: unixNanos(st.UpdatedAt), packed: packed}
+	return current + 1, nil
 }
