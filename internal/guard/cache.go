@@ -19,6 +19,16 @@ type readCache struct {
 	mu       sync.Mutex
 	budgets  map[string]cachedBudget
 	networks map[string]cachedNetwork
+	users    map[string]cachedUserNetworks // tenant|user -> recent networks
+}
+
+// cachedUserNetworks is a user's recent networks, read in one query: a flood
+// from many addresses against one account then costs one read per TTL, not
+// one per address. nets is nil when the user had too many to keep.
+type cachedUserNetworks struct {
+	nets  map[string]time.Time
+	since time.Time // the cutoff the list was read with
+	at    time.Time
 }
 
 type cachedBudget struct {
@@ -35,7 +45,8 @@ type cachedNetwork struct {
 const cacheSweepAt = 1 << 16
 
 func newReadCache(ttl time.Duration) *readCache {
-	return &readCache{ttl: ttl, budgets: map[string]cachedBudget{}, networks: map[string]cachedNetwork{}}
+	return &readCache{ttl: ttl, budgets: map[string]cachedBudget{}, networks: map[string]cachedNetwork{},
+		users: map[string]cachedUserNetworks{}}
 }
 
 func (c *readCache) budget(key string, now time.Time) (store.BudgetState, bool) {
@@ -94,4 +105,43 @@ func (c *readCache) putNetwork(key string, last, now time.Time) {
 		}
 	}
 	c.networks[key] = cachedNetwork{last: last, at: now}
+}
+
+// userNetworks returns the cached recent networks of user (key tenant|user)
+// if they were read at most a TTL ago with a cutoff no later than since.
+func (c *readCache) userNetworks(key string, since, now time.Time) (cachedUserNetworks, bool) {
+	if c.ttl <= 0 {
+		return cachedUserNetworks{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.users[key]
+	if !ok || now.Sub(e.at) >= c.ttl || e.since.After(since) {
+		return cachedUserNetworks{}, false
+	}
+	return e, true
+}
+
+func (c *readCache) putUserNetworks(key string, e cachedUserNetworks) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.users) >= cacheSweepAt {
+		for k, old := range c.users {
+			if e.at.Sub(old.at) >= c.ttl {
+				delete(c.users, k)
+			}
+		}
+	}
+	c.users[key] = e
+}
+
+// forgetUser drops a user's cached networks after this process recorded a
+// new one.
+func (c *readCache) forgetUser(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.users, key)
 }

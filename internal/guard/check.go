@@ -158,6 +158,7 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 			return out, fmt.Errorf("remember familiar network: %w", err)
 		}
 		g.cache.putNetwork(a.TenantID+"|"+a.User.ID+"|"+network, now, now)
+		g.cache.forgetUser(a.TenantID + "|" + a.User.ID)
 	}
 	return out, nil
 }

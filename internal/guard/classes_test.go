@@ -12,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
 )
 
 // TestAttackerCannotLockOutTheUser: an attacker exhausting the unfamiliar
@@ -202,4 +203,65 @@ func budgetDiff(a, b store.BudgetState) string {
 		}
 	}
 	return ""
+}
+
+// countingNetworks counts familiar-network reads on a real store.
+type countingNetworks struct {
+	*sqlstore.DB
+	recent, single atomic.Int64
+}
+
+func (c *countingNetworks) RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]store.NetworkUse, error) {
+	c.recent.Add(1)
+	return c.DB.RecentNetworks(ctx, tenantID, userID, since, limit)
+}
+
+func (c *countingNetworks) NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix string) (time.Time, error) {
+	c.single.Add(1)
+	return c.DB.NetworkLastSuccess(ctx, tenantID, userID, prefix)
+}
+
+// TestFamiliarNetworkReadsPerUser: attempts from many new addresses against
+// one account read the user's networks once per cache TTL, not once per
+// address; a new success is familiar at once; a user with more networks than
+// the cached set still gets exact answers.
+func TestFamiliarNetworkReadsPerUser(t *testing.T) {
+	f := newFixture(t)
+	counting := &countingNetworks{DB: f.db}
+	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
+		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.g = g
+	u := f.user(t, "right")
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.7"); !out.Correct {
+		t.Fatalf("first sign-in: %+v", out)
+	}
+	before := counting.recent.Load() + counting.single.Load()
+	for i := range 200 {
+		f.try(t, &u, u.LoginKey, "wrong", fmt.Sprintf("10.9.%d.1", i))
+	}
+	if reads := counting.recent.Load() + counting.single.Load() - before; reads > 1 {
+		t.Fatalf("200 attempts from 200 networks within one TTL read the store %d times", reads)
+	}
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.99"); out.Class != ClassFamiliarNetwork || !out.Correct {
+		t.Fatalf("the network of the first success is not familiar: %+v", out)
+	}
+
+	v := f.user(t, "right")
+	for i := range maxCachedNetworks + 6 {
+		if err := f.db.TouchNetwork(context.Background(), tenantID, v.ID, fmt.Sprintf("198.18.%d.0/24", i), f.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		ip   string
+		want string
+	}{{"198.18.0.5", ClassFamiliarNetwork}, {fmt.Sprintf("198.18.%d.5", maxCachedNetworks+5), ClassFamiliarNetwork},
+		{"198.19.0.5", ClassUnfamiliar}} {
+		if out := f.try(t, &v, v.LoginKey, "right", c.ip); out.Class != c.want {
+			t.Fatalf("user with %d networks from %s: class %s, want %s", maxCachedNetworks+6, c.ip, out.Class, c.want)
+		}
+	}
 }

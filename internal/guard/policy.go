@@ -133,11 +133,12 @@ func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) 
 		src.key.Class = ClassTrustedLocation
 	case a.User != nil && a.ClientIP.IsValid() && p.FamiliarNetworkDays > 0:
 		network := NetworkOf(a.ClientIP)
-		last, err := g.lastSuccessFrom(ctx, a.TenantID, a.User.ID, network)
+		days := time.Duration(p.FamiliarNetworkDays) * 24 * time.Hour
+		last, err := g.lastSuccessFrom(ctx, a.TenantID, a.User.ID, network, g.now().Add(-days))
 		if err != nil {
 			return src, fmt.Errorf("familiar network: %w", err)
 		}
-		if !last.IsZero() && g.now().Sub(last) < time.Duration(p.FamiliarNetworkDays)*24*time.Hour {
+		if !last.IsZero() && g.now().Sub(last) < days {
 			src.key.Class, src.key.Scope = ClassFamiliarNetwork, network
 		}
 	}
@@ -153,10 +154,36 @@ func (g *Guard) isTrusted(ip netip.Addr) bool {
 	return false
 }
 
-func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network string) (time.Time, error) {
+// maxCachedNetworks is how many recent networks of one user are read and
+// cached as a set; a user with more falls back to one read per network.
+const maxCachedNetworks = 64
+
+// lastSuccessFrom returns the user's last success from network (zero if
+// none since the cutoff matters to the caller).
+func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network string, since time.Time) (time.Time, error) {
 	key := tenantID + "|" + userID + "|" + network
-	if last, ok := g.cache.network(key, g.now()); ok {
+	now := g.now()
+	if last, ok := g.cache.network(key, now); ok {
 		return last, nil
+	}
+	userKey := tenantID + "|" + userID
+	e, ok := g.cache.userNetworks(userKey, since, now)
+	if !ok && g.cache.ttl > 0 {
+		nets, err := g.store.RecentNetworks(ctx, tenantID, userID, since, maxCachedNetworks+1)
+		if err != nil {
+			return time.Time{}, err
+		}
+		e, ok = cachedUserNetworks{since: since, at: now}, true
+		if len(nets) <= maxCachedNetworks {
+			e.nets = make(map[string]time.Time, len(nets))
+			for _, n := range nets {
+				e.nets[n.Prefix] = n.LastSuccess
+			}
+		}
+		g.cache.putUserNetworks(userKey, e)
+	}
+	if ok && e.nets != nil {
+		return e.nets[network], nil // a network missing from a complete list has no success since the cutoff
 	}
 	last, err := g.store.NetworkLastSuccess(ctx, tenantID, userID, network)
 	if err == nil {

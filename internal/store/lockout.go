@@ -109,4 +109,13 @@ type FamiliarNetworks interface {
 	TouchNetwork(ctx context.Context, tenantID, userID, prefix string, at time.Time) error
 	// NetworkLastSuccess returns the last success from prefix, or zero.
 	NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix string) (time.Time, error)
+	// RecentNetworks returns up to limit of the user's networks with a
+	// success at or after since, most recent first.
+	RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]NetworkUse, error)
+}
+
+// NetworkUse is one network a user signed in from successfully.
+type NetworkUse struct {
+	Prefix      string
+	LastSuccess time.Time
 }

@@ -310,3 +310,25 @@ func (db *DB) NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix s
 	}
 	return fromTS(at), nil
 }
+
+// RecentNetworks implements store.FamiliarNetworks.
+func (db *DB) RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]store.NetworkUse, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT prefix, last_success_at FROM user_networks
+		WHERE tenant_id = ? AND user_id = ? AND last_success_at >= ?
+		ORDER BY last_success_at DESC, prefix LIMIT ?`, tenantID, userID, ts(since), max(limit, 0))
+	if err != nil {
+		return nil, mapErr(err, "recent networks")
+	}
+	defer rows.Close()
+	var out []store.NetworkUse
+	for rows.Next() {
+		var n store.NetworkUse
+		var at int64
+		if err := rows.Scan(&n.Prefix, &at); err != nil {
+			return nil, mapErr(err, "recent networks")
+		}
+		n.LastSuccess = fromTS(at)
+		out = append(out, n)
+	}
+	return out, mapErr(rows.Err(), "recent networks")
+}

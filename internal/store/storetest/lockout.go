@@ -384,4 +384,27 @@ func FamiliarNetworks(t *testing.T, newStore Factory) {
 	check("t1", "alice", "198.51.100.0/24", time.Time{}, "another prefix")
 	check("t1", "bob", "203.0.113.0/24", time.Time{}, "another user")
 	check("t2", "alice", "203.0.113.0/24", time.Time{}, "another tenant")
+
+	// RecentNetworks: newest first, only since the cutoff, only this user,
+	// at most limit.
+	must(t, s.TouchNetwork(ctx, "t1", "alice", "198.51.100.0/24", t1), "TouchNetwork second network")
+	must(t, s.TouchNetwork(ctx, "t1", "alice", "2001:db8::/64", base), "TouchNetwork old network")
+	must(t, s.TouchNetwork(ctx, "t1", "bob", "192.0.2.0/24", t2), "TouchNetwork other user")
+	recent, err := s.RecentNetworks(ctx, "t1", "alice", t1, 10)
+	must(t, err, "RecentNetworks")
+	want := []store.NetworkUse{{Prefix: "203.0.113.0/24", LastSuccess: t2}, {Prefix: "198.51.100.0/24", LastSuccess: t1}}
+	if len(recent) != len(want) {
+		t.Fatalf("RecentNetworks = %+v, want %+v", recent, want)
+	}
+	for i := range want {
+		if recent[i].Prefix != want[i].Prefix || !sameTime(recent[i].LastSuccess, want[i].LastSuccess) {
+			t.Fatalf("RecentNetworks[%d] = %+v, want %+v", i, recent[i], want[i])
+		}
+	}
+	if one, err := s.RecentNetworks(ctx, "t1", "alice", base, 1); err != nil || len(one) != 1 || one[0].Prefix != "203.0.113.0/24" {
+		t.Fatalf("RecentNetworks limit 1 = %+v, %v", one, err)
+	}
+	if none, err := s.RecentNetworks(ctx, "t1", "carol", base, 10); err != nil || len(none) != 0 {
+		t.Fatalf("RecentNetworks of a user without networks = %+v, %v", none, err)
+	}
 }
