@@ -123,7 +123,7 @@ type SignInRow struct {
 	AppID         string
 	IPAddress     string
 	ErrorCode     int
-	CorrelationID string
+	CorrelationID string // scans the time index (no index of its own): bound it with Since on large logs
 	Body          []byte
 }
 
@@ -133,7 +133,7 @@ type SignInQuery struct {
 	UserID        string // "" = any
 	UPN           string // "" = any; matched exactly against the normalised UPN
 	ErrorCode     *int
-	CorrelationID string
+	CorrelationID string // scans the time index (no index of its own): bound it with Since on large logs
 	Since         time.Time
 	Limit         int // <= 0 means 100
 }
