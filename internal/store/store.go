@@ -212,5 +212,7 @@ type Store interface {
 	FamiliarNetworks
 	IPBlocks
 	NamedLocations
+	RoleAssignments
+	DirectoryAudits
 	Close() error
 }

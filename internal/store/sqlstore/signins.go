@@ -21,27 +21,34 @@ func (db *DB) AppendSignIns(ctx context.Context, rows []store.SignInRow) error {
 	return mapErr(err, "append sign-ins")
 }
 
-// appendSynced commits with synchronous=FULL on the (only) write connection,
-// pinned so nothing else runs between the pragma and the commit.
+// appendSynced commits with synchronous=FULL.
 func (db *DB) appendSynced(ctx context.Context, rows []store.SignInRow) error {
+	return mapErr(db.syncedTx(ctx, func(tx *sql.Tx) error { return insertSignIns(ctx, tx, rows) }), "append sign-ins")
+}
+
+// syncedTx runs fn in a transaction committed with synchronous=FULL on the
+// (only) write connection, pinned so nothing else runs between the pragma
+// and the commit: for records that must survive power loss once
+// acknowledged while the rest of the database runs relaxed.
+func (db *DB) syncedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
-		return mapErr(err, "append sign-ins")
+		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-		return mapErr(err, "append sign-ins")
+		return err
 	}
 	defer conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`) // best effort: FULL is the safe side
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return mapErr(err, "append sign-ins")
+		return err
 	}
-	if err := insertSignIns(ctx, tx, rows); err != nil {
+	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return mapErr(err, "append sign-ins")
+		return err
 	}
-	return mapErr(tx.Commit(), "append sign-ins")
+	return tx.Commit()
 }
 
 func insertSignIns(ctx context.Context, tx *sql.Tx, rows []store.SignInRow) error {

@@ -33,6 +33,8 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("FamiliarNetworks", func(t *testing.T) { FamiliarNetworks(t, newStore) })
 	t.Run("IPBlocks", func(t *testing.T) { IPBlocks(t, newStore) })
 	t.Run("NamedLocations", func(t *testing.T) { NamedLocations(t, newStore) })
+	t.Run("RoleAssignments", func(t *testing.T) { RoleAssignments(t, newStore) })
+	t.Run("DirectoryAudits", func(t *testing.T) { DirectoryAudits(t, newStore) })
 }
 
 // base is a fixed instant with microsecond precision, the resolution every

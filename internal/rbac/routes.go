@@ -1,0 +1,40 @@
+package rbac
+
+// Route is one admin API route and what it requires. The API registers its
+// handlers only through this table (see internal/adminapi), so a route
+// cannot exist without a permission, and the matrix test walks it.
+type Route struct {
+	Method  string
+	Pattern string // net/http ServeMux pattern, without the method
+	// Permission is what the caller's roles must grant.
+	Permission Permission
+	// TargetsUser marks routes acting on the user in {id}: the caller must
+	// also be allowed to manage that user (CanManageUser) unless reading.
+	TargetsUser bool
+	// Summary is a line for docs/roles.md.
+	Summary string
+}
+
+// Routes is every admin route.
+var Routes = []Route{
+	{"GET", "/v1.0/me", "", false, "The caller's own user (any signed-in administrator or user)."},
+	{"GET", "/v1.0/users", UsersRead, false, "List users ($filter, $top, paging)."},
+	{"GET", "/v1.0/users/{id}", UsersRead, false, "Get a user by object ID or UPN."},
+	{"GET", "/v1.0/roleManagement/directory/roleDefinitions", RolesRead, false, "List the directory roles."},
+	{"GET", "/v1.0/roleManagement/directory/roleAssignments", RolesRead, false, "List role assignments."},
+	{"POST", "/v1.0/roleManagement/directory/roleAssignments", RolesAssign, false, "Assign a role."},
+	{"DELETE", "/v1.0/roleManagement/directory/roleAssignments/{id}", RolesAssign, false, "Remove a role assignment."},
+	{"GET", "/v1.0/auditLogs/directoryAudits", AuditRead, false, "List the audit log."},
+	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},
+	{"POST", "/v1.0/portcullis/users/{id}/lockout/unlock", LockoutUnlock, true, "Unlock a user (every source class)."},
+}
+
+// RouteFor returns the table entry for method and pattern.
+func RouteFor(method, pattern string) (Route, bool) {
+	for _, r := range Routes {
+		if r.Method == method && r.Pattern == pattern {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
