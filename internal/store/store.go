@@ -44,8 +44,11 @@ type User struct {
 	PasswordHash                  string // PHC string (argon2id) or bcrypt; empty when no password is set
 	LastPasswordChangeDateTime    time.Time
 	ForceChangePasswordNextSignIn bool
-	CreatedAt                     time.Time
-	UpdatedAt                     time.Time
+	// SignInSessionsValidFrom is Graph's signInSessionsValidFromDateTime:
+	// tokens issued before it are no longer accepted (revokeSignInSessions).
+	SignInSessionsValidFrom time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }
 
 // ClientSecret is a confidential app's credential. Only a hash is stored.

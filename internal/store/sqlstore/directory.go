@@ -119,14 +119,15 @@ func (db *DB) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 }
 
 const userColumns = `id, tenant_id, upn, login_key, display_name, mail, COALESCE(mail_key, ''), account_enabled,
-	password_hash, last_password_change, force_change_password, created_at, updated_at`
+	password_hash, last_password_change, force_change_password, created_at, updated_at, sessions_valid_from`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var enabled, force int
-	var changed, created, updated int64
+	var changed, created, updated, validFrom int64
 	err := row.Scan(&u.ID, &u.TenantID, &u.UserPrincipalName, &u.LoginKey, &u.DisplayName, &u.Mail, &u.MailKey,
-		&enabled, &u.PasswordHash, &changed, &force, &created, &updated)
+		&enabled, &u.PasswordHash, &changed, &force, &created, &updated, &validFrom)
+	u.SignInSessionsValidFrom = fromTS(validFrom)
 	u.AccountEnabled, u.ForceChangePasswordNextSignIn = enabled == 1, force == 1
 	u.LastPasswordChangeDateTime, u.CreatedAt, u.UpdatedAt = fromTS(changed), fromTS(created), fromTS(updated)
 	return u, err
@@ -144,10 +145,11 @@ func (db *DB) CreateUsers(ctx context.Context, users ...store.User) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range users {
 			_, err := tx.ExecContext(ctx, `INSERT INTO users(id, tenant_id, upn, login_key, display_name, mail, mail_key,
-				account_enabled, password_hash, last_password_change, force_change_password, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				account_enabled, password_hash, last_password_change, force_change_password, created_at, updated_at,
+				sessions_valid_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 				u.ID, u.TenantID, u.UserPrincipalName, u.LoginKey, u.DisplayName, u.Mail, nullable(u.MailKey),
 				boolInt(u.AccountEnabled), u.PasswordHash, ts(u.LastPasswordChangeDateTime),
-				boolInt(u.ForceChangePasswordNextSignIn), ts(u.CreatedAt), ts(u.UpdatedAt))
+				boolInt(u.ForceChangePasswordNextSignIn), ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.SignInSessionsValidFrom))
 			if err != nil {
 				return mapErr(err, "create user "+u.UserPrincipalName)
 			}
@@ -215,10 +217,10 @@ func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, login_key = ?, display_name = ?, mail = ?,
 			mail_key = ?, account_enabled = ?, password_hash = ?, last_password_change = ?,
-			force_change_password = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			force_change_password = ?, updated_at = ?, sessions_valid_from = ? WHERE tenant_id = ? AND id = ?`,
 			u.UserPrincipalName, u.LoginKey, u.DisplayName, u.Mail, nullable(u.MailKey), boolInt(u.AccountEnabled),
 			u.PasswordHash, ts(u.LastPasswordChangeDateTime), boolInt(u.ForceChangePasswordNextSignIn),
-			ts(u.UpdatedAt), u.TenantID, u.ID)
+			ts(u.UpdatedAt), ts(u.SignInSessionsValidFrom), u.TenantID, u.ID)
 		if err != nil {
 			return mapErr(err, "update user")
 		}

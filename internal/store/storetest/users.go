@@ -54,6 +54,7 @@ func Users(t *testing.T, newStore Factory) {
 	alice.Mail, alice.MailKey = "", ""
 	alice.PasswordHash = "$2a$10$abcdefghijklmnopqrstuu5Qm6mK6n3m0W4d7cQ1e3n9aB8c7d6e5f"
 	alice.UpdatedAt = base.Add(time.Microsecond)
+	alice.SignInSessionsValidFrom = base.Add(2 * time.Microsecond)
 	must(t, s.UpdateUser(ctx, alice), "UpdateUser")
 	got, err = s.GetUser(ctx, tn.ID, alice.ID)
 	must(t, err, "GetUser after update")

@@ -1,4 +1,8 @@
 -- +goose Up
+-- Graph's signInSessionsValidFromDateTime (Unix microseconds, 0 = never
+-- revoked): tokens issued before it stop working.
+ALTER TABLE users ADD COLUMN sessions_valid_from INTEGER NOT NULL DEFAULT 0;
+
 -- Directory role assignments (Graph's unifiedRoleAssignment). principal_id
 -- is a user's object ID or an app's client ID.
 CREATE TABLE role_assignments (
@@ -32,3 +36,4 @@ CREATE INDEX directory_audits_target ON directory_audits(tenant_id, target_id, c
 -- +goose Down
 DROP TABLE directory_audits;
 DROP TABLE role_assignments;
+ALTER TABLE users DROP COLUMN sessions_valid_from;

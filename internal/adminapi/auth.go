@@ -1,0 +1,111 @@
+package adminapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/portcullis-idp/portcullis/internal/oidc"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// principal is an authenticated caller: a user (delegated token) or an app
+// (client-credentials token), with the directory roles it holds now.
+type principal struct {
+	tenantID string
+	id       string // user object ID or app client ID
+	app      bool
+	upn      string // users only
+	name     string
+	roles    []string
+	user     store.User // users only
+}
+
+// tokenClaims are the claims the API checks.
+type tokenClaims struct {
+	jwt.Claims
+	TenantID string `json:"tid"`
+	ObjectID string `json:"oid"`
+	IDType   string `json:"idtyp"`
+	AZP      string `json:"azp"`
+}
+
+// clockSkew tolerates small clock differences between instances.
+const clockSkew = time.Minute
+
+// authenticate verifies the bearer token: signature by a current or
+// previous Portcullis key, issuer of the token's own tenant, Graph audience,
+// time window, and a principal that still exists, is enabled and has not
+// had its sessions revoked since the token was issued. The messages say what
+// is wrong with the token, never anything about the directory.
+func (a *API) authenticate(r *http.Request) (*principal, error) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		return nil, errors.New("Access token is empty.")
+	}
+	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, errors.New("Access token is not a valid JWT.")
+	}
+	jwks, err := a.keys.JWKS(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("Signing keys are unavailable.")
+	}
+	keys := jwks.Key(tok.Headers[0].KeyID)
+	if len(keys) == 0 {
+		return nil, errors.New("Access token signature is invalid.")
+	}
+	var c tokenClaims
+	if err := tok.Claims(keys[0].Public().Key, &c); err != nil {
+		return nil, errors.New("Access token signature is invalid.")
+	}
+	now := a.now()
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.publicURL + "/" + c.TenantID + "/v2.0",
+		AnyAudience: jwt.Audience{oidc.GraphAppID}, Time: now}, clockSkew); err != nil || c.TenantID == "" {
+		return nil, tokenProblem(err)
+	}
+	p := &principal{tenantID: c.TenantID}
+	if c.IDType == "app" {
+		app, err := a.store.GetApp(r.Context(), c.AZP)
+		if err != nil || app.TenantID != c.TenantID {
+			return nil, errors.New("Access token principal is not valid.")
+		}
+		p.app, p.id, p.name = true, app.ClientID, app.DisplayName
+	} else {
+		u, err := a.store.GetUser(r.Context(), c.TenantID, c.ObjectID)
+		if err != nil || !u.AccountEnabled {
+			return nil, errors.New("Access token principal is not valid.")
+		}
+		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom.Truncate(time.Second)) {
+			return nil, errors.New("Access token has been revoked.")
+		}
+		p.id, p.upn, p.name, p.user = u.ID, u.UserPrincipalName, u.DisplayName, u
+	}
+	assignments, err := a.store.ListRoleAssignments(r.Context(), p.tenantID, p.id)
+	if err != nil {
+		return nil, fmt.Errorf("Roles are unavailable.")
+	}
+	for _, as := range assignments {
+		p.roles = append(p.roles, as.RoleDefinitionID)
+	}
+	return p, nil
+}
+
+func tokenProblem(err error) error {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return errors.New("Lifetime validation failed, the token is expired.")
+	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return errors.New("Lifetime validation failed, the token is not yet valid.")
+	case errors.Is(err, jwt.ErrInvalidAudience):
+		return errors.New("Invalid audience.")
+	case errors.Is(err, jwt.ErrInvalidIssuer):
+		return errors.New("Invalid issuer.")
+	}
+	return errors.New("Access token validation failure.")
+}
