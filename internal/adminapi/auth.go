@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -35,6 +34,12 @@ type tokenClaims struct {
 	AZP      string `json:"azp"`
 }
 
+// authFailure is the message a client sees in the 401 body: Graph's own
+// wording, so it is a sentence.
+type authFailure string
+
+func (f authFailure) Error() string { return string(f) }
+
 // clockSkew tolerates small clock differences between instances.
 const clockSkew = time.Minute
 
@@ -46,23 +51,23 @@ const clockSkew = time.Minute
 func (a *API) authenticate(r *http.Request) (*principal, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return nil, errors.New("Access token is empty.")
+		return nil, authFailure("Access token is empty.")
 	}
 	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(tok.Headers) != 1 {
-		return nil, errors.New("Access token is not a valid JWT.")
+		return nil, authFailure("Access token is not a valid JWT.")
 	}
 	jwks, err := a.keys.JWKS(r.Context())
 	if err != nil {
-		return nil, fmt.Errorf("Signing keys are unavailable.")
+		return nil, authFailure("Signing keys are unavailable.")
 	}
 	keys := jwks.Key(tok.Headers[0].KeyID)
 	if len(keys) == 0 {
-		return nil, errors.New("Access token signature is invalid.")
+		return nil, authFailure("Access token signature is invalid.")
 	}
 	var c tokenClaims
 	if err := tok.Claims(keys[0].Public().Key, &c); err != nil {
-		return nil, errors.New("Access token signature is invalid.")
+		return nil, authFailure("Access token signature is invalid.")
 	}
 	now := a.now()
 	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.publicURL + "/" + c.TenantID + "/v2.0",
@@ -73,22 +78,22 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 	if c.IDType == "app" {
 		app, err := a.store.GetApp(r.Context(), c.AZP)
 		if err != nil || app.TenantID != c.TenantID {
-			return nil, errors.New("Access token principal is not valid.")
+			return nil, authFailure("Access token principal is not valid.")
 		}
 		p.app, p.id, p.name = true, app.ClientID, app.DisplayName
 	} else {
 		u, err := a.store.GetUser(r.Context(), c.TenantID, c.ObjectID)
 		if err != nil || !u.AccountEnabled {
-			return nil, errors.New("Access token principal is not valid.")
+			return nil, authFailure("Access token principal is not valid.")
 		}
 		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom.Truncate(time.Second)) {
-			return nil, errors.New("Access token has been revoked.")
+			return nil, authFailure("Access token has been revoked.")
 		}
 		p.id, p.upn, p.name, p.user = u.ID, u.UserPrincipalName, u.DisplayName, u
 	}
 	assignments, err := a.store.ListRoleAssignments(r.Context(), p.tenantID, p.id)
 	if err != nil {
-		return nil, fmt.Errorf("Roles are unavailable.")
+		return nil, authFailure("Roles are unavailable.")
 	}
 	for _, as := range assignments {
 		p.roles = append(p.roles, as.RoleDefinitionID)
@@ -99,13 +104,13 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 func tokenProblem(err error) error {
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
-		return errors.New("Lifetime validation failed, the token is expired.")
+		return authFailure("Lifetime validation failed, the token is expired.")
 	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
-		return errors.New("Lifetime validation failed, the token is not yet valid.")
+		return authFailure("Lifetime validation failed, the token is not yet valid.")
 	case errors.Is(err, jwt.ErrInvalidAudience):
-		return errors.New("Invalid audience.")
+		return authFailure("Invalid audience.")
 	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return errors.New("Invalid issuer.")
+		return authFailure("Invalid issuer.")
 	}
-	return errors.New("Access token validation failure.")
+	return authFailure("Access token validation failure.")
 }
