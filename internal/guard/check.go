@@ -152,7 +152,7 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	if err := g.settle(ctx, a, src, p, mac, &out); err != nil {
 		return out, err
 	}
-	if out.Correct && a.ClientIP.IsValid() {
+	if out.Correct && a.ClientIP.IsValid() && (src.lastSuccess.IsZero() || g.now().Sub(src.lastSuccess) >= networkTouchInterval) {
 		network, now := NetworkOf(a.ClientIP), g.now()
 		if err := g.store.TouchNetwork(ctx, a.TenantID, a.User.ID, network, now); err != nil {
 			return out, fmt.Errorf("remember familiar network: %w", err)
@@ -246,6 +246,12 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 		}
 		now := g.now()
 		normalise(&st, p, src.threshold, now)
+		if out.Correct && st.Version > 0 && len(st.Failures) == 0 && len(st.Typos) == 0 {
+			// Nothing for the success to reset: skip the write, which under
+			// attack would queue behind the log for the database's one writer.
+			out.fill(st)
+			return nil
+		}
 		lockedNow := false
 		if out.Correct {
 			recordSuccess(&st)

@@ -208,7 +208,17 @@ func budgetDiff(a, b store.BudgetState) string {
 // countingNetworks counts familiar-network reads on a real store.
 type countingNetworks struct {
 	*sqlstore.DB
-	recent, single atomic.Int64
+	recent, single, touches, budgetWrites atomic.Int64
+}
+
+func (c *countingNetworks) TouchNetwork(ctx context.Context, tenantID, userID, prefix string, at time.Time) error {
+	c.touches.Add(1)
+	return c.DB.TouchNetwork(ctx, tenantID, userID, prefix, at)
+}
+
+func (c *countingNetworks) PutBudget(ctx context.Context, st store.BudgetState) (int64, error) {
+	c.budgetWrites.Add(1)
+	return c.DB.PutBudget(ctx, st)
 }
 
 func (c *countingNetworks) RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]store.NetworkUse, error) {
@@ -263,5 +273,46 @@ func TestFamiliarNetworkReadsPerUser(t *testing.T) {
 		if out := f.try(t, &v, v.LoginKey, "right", c.ip); out.Class != c.want {
 			t.Fatalf("user with %d networks from %s: class %s, want %s", maxCachedNetworks+6, c.ip, out.Class, c.want)
 		}
+	}
+}
+
+// TestRepeatedSuccessWritesNothing: a user signing in again and again from
+// the same network costs no budget write and no network write until an
+// hour has passed; a success after a failure still resets the budget.
+func TestRepeatedSuccessWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	counting := &countingNetworks{DB: f.db}
+	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
+		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.g = g
+	u := f.user(t, "right")
+	f.try(t, &u, u.LoginKey, "right", "203.0.113.7") // unfamiliar: creates the budget, records the network
+	f.try(t, &u, u.LoginKey, "right", "203.0.113.8") // familiar network: creates that budget
+	touches, writes := counting.touches.Load(), counting.budgetWrites.Load()
+	for range 5 {
+		f.clock = f.clock.Add(5 * time.Minute)
+		if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.9"); !out.Correct || out.Class != ClassFamiliarNetwork {
+			t.Fatalf("repeat sign-in: %+v", out)
+		}
+	}
+	if d := counting.touches.Load() - touches; d != 0 {
+		t.Fatalf("%d network writes for repeated sign-ins within the hour", d)
+	}
+	if d := counting.budgetWrites.Load() - writes; d != 0 {
+		t.Fatalf("%d budget writes for successes with nothing to reset", d)
+	}
+	f.clock = f.clock.Add(time.Hour)
+	f.try(t, &u, u.LoginKey, "right", "203.0.113.9")
+	if d := counting.touches.Load() - touches; d != 1 {
+		t.Fatalf("%d network writes after an hour, want 1", d)
+	}
+	if out := f.try(t, &u, u.LoginKey, "wrong", "203.0.113.9"); out.Failures != 1 {
+		t.Fatalf("failure not counted: %+v", out)
+	}
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.9"); out.Failures != 0 {
+		t.Fatalf("success after a failure did not reset the budget: %+v", out)
 	}
 }

@@ -108,7 +108,16 @@ type source struct {
 	key       store.BudgetKey
 	threshold int
 	backend   budgetBackend
+	// lastSuccess is the user's last recorded success from this network,
+	// when classify looked it up.
+	lastSuccess time.Time
 }
+
+// networkTouchInterval: a success from a network recorded less than this
+// long ago is not recorded again. Familiarity is measured in days
+// (familiar_network_days), so an hour's staleness changes nothing, and a
+// user signing in repeatedly costs no database write per sign-in.
+const networkTouchInterval = time.Hour
 
 type budgetBackend interface {
 	GetBudget(ctx context.Context, key store.BudgetKey) (store.BudgetState, error)
@@ -138,6 +147,7 @@ func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) 
 		if err != nil {
 			return src, fmt.Errorf("familiar network: %w", err)
 		}
+		src.lastSuccess = last
 		if !last.IsZero() && g.now().Sub(last) < days {
 			src.key.Class, src.key.Scope = ClassFamiliarNetwork, network
 		}
