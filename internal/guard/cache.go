@@ -22,6 +22,15 @@ type readCache struct {
 	users    map[string]cachedUserNetworks // tenant|user -> recent networks
 }
 
+// userNetworksTTL is longer than the cache's TTL because nothing but this
+// process writes familiar networks (the offline CLI never does), and it
+// forgets a user's entry whenever it records a new network. Attack traffic
+// spread over thousands of accounts then reads each user's networks at most
+// once per TTL. Policy changes of familiar_network_days are still honoured
+// at once: an entry read with a later cutoff is never used for an earlier
+// one.
+const userNetworksTTL = 30 * time.Second
+
 // cachedUserNetworks is a user's recent networks, read in one query: a flood
 // from many addresses against one account then costs one read per TTL, not
 // one per address. nets is nil when the user had too many to keep.
@@ -116,7 +125,7 @@ func (c *readCache) userNetworks(key string, since, now time.Time) (cachedUserNe
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.users[key]
-	if !ok || now.Sub(e.at) >= c.ttl || e.since.After(since) {
+	if !ok || now.Sub(e.at) >= userNetworksTTL || e.since.After(since) {
 		return cachedUserNetworks{}, false
 	}
 	return e, true
@@ -130,7 +139,7 @@ func (c *readCache) putUserNetworks(key string, e cachedUserNetworks) {
 	defer c.mu.Unlock()
 	if len(c.users) >= cacheSweepAt {
 		for k, old := range c.users {
-			if e.at.Sub(old.at) >= c.ttl {
+			if e.at.Sub(old.at) >= userNetworksTTL {
 				delete(c.users, k)
 			}
 		}
