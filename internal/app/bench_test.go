@@ -62,10 +62,10 @@ func postParallel(b *testing.B, url, body string, parallelism, want int, metric 
 				b.Error(err)
 				return
 			}
-			_, _ = io.Copy(io.Discard, resp.Body)
+			got, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != want {
-				b.Errorf("status %d, want %d", resp.StatusCode, want)
+				b.Errorf("status %d, want %d: %s", resp.StatusCode, want, got)
 				return
 			}
 		}

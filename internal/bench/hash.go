@@ -56,30 +56,39 @@ func runHash(ctx context.Context, e *Env) (*ScenarioResult, error) {
 		return r, err
 	}
 	e.logf("hash: argon2id ceiling in-process for %s (server not started yet)", sz.RawHashTime)
-	raw, workers, err := rawVerifyRate(ctx, e.Hash, UserPassword, sz.RawHashTime)
+	before, workers, err := rawVerifyRate(ctx, e.Hash, UserPassword, sz.RawHashTime)
 	if err != nil {
 		return r, err
 	}
 	r.Params["rawGoroutines"] = workers
-	r.add(fmt.Sprintf("argon2id verifies/s in-process (%d goroutines)", workers), raw, "/s")
 	srv, err := e.startServer(ctx, dir)
 	if err != nil {
 		return r, err
 	}
-	defer srv.Stop()
 	e.logf("hash: password grants, %d users, concurrency %d, up to %s", sz.Users, sz.GrantConc, sz.GrantTime)
 	st := Load{Name: "hash-grant", Addr: srv.Addr, Path: TokenPath, Concurrency: sz.GrantConc,
 		MaxRequests: int64(sz.Users), Duration: sz.GrantTime,
 		Next: func(rng *rand.Rand, i int64) Request {
 			return Request{Body: passwordBody(userName(int(i)), UserPassword), XFF: randomIPv4In10(rng), CorrelationID: randomGUID(rng)}
 		}}.Run(ctx)
+	srv.Stop()
+	// The ceiling again, right after: on a shared machine the neighbours'
+	// load drifts, and the mean of before and after brackets the grants.
+	e.logf("hash: argon2id ceiling in-process again for %s (server stopped)", sz.RawHashTime)
+	after, _, err := rawVerifyRate(ctx, e.Hash, UserPassword, sz.RawHashTime)
+	if err != nil {
+		return r, err
+	}
+	raw := (before + after) / 2
+	r.add(fmt.Sprintf("argon2id verifies/s in-process (%d goroutines), before the grants", workers), before, "/s")
+	r.add(fmt.Sprintf("argon2id verifies/s in-process (%d goroutines), after the grants", workers), after, "/s")
 	r.Loads["grant"] = st
 	ok := st.Rate(200)
 	if st.Status["200"] == 0 {
 		return r, fmt.Errorf("no successful sign-in: status %v, codes %v", st.Status, st.Codes)
 	}
 	r.add(fmt.Sprintf("successful password grants/s (concurrency %d)", sz.GrantConc), ok, "/s")
-	r.atLeast("grants/s as share of the argon2id ceiling", 100*ok/raw, "%", 85)
+	r.atLeast("grants/s as share of the mean argon2id ceiling", 100*ok/raw, "%", 85)
 	r.add("grant p50", st.P50Ms, "ms")
 	r.add("grant p99", st.P99Ms, "ms")
 	if other := st.Answered - st.Status["200"]; other > 0 {

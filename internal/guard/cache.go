@@ -20,6 +20,11 @@ type readCache struct {
 	budgets  map[string]cachedBudget
 	networks map[string]cachedNetwork
 	users    map[string]cachedUserNetworks // tenant|user -> recent networks
+	// userGen has a generation per stripe of users, bumped by forgetUser. A
+	// list read from the database is cached only if its stripe did not move
+	// while it was being read: otherwise a read that began before a new
+	// network was recorded could cache the stale list for the whole TTL.
+	userGen [64]uint64
 }
 
 // userNetworksTTL is longer than the cache's TTL because nothing but this
@@ -131,12 +136,30 @@ func (c *readCache) userNetworks(key string, since, now time.Time) (cachedUserNe
 	return e, true
 }
 
-func (c *readCache) putUserNetworks(key string, e cachedUserNetworks) {
+// userGeneration returns the stripe generation to pass to putUserNetworks.
+func (c *readCache) userGeneration(key string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.userGen[stripeOf(key)]
+}
+
+func stripeOf(key string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint32(key[i])) * 16777619
+	}
+	return int(h % 64)
+}
+
+func (c *readCache) putUserNetworks(key string, e cachedUserNetworks, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.userGen[stripeOf(key)] != gen {
+		return // a network was recorded meanwhile: this list may be stale
+	}
 	if len(c.users) >= cacheSweepAt {
 		for k, old := range c.users {
 			if e.at.Sub(old.at) >= userNetworksTTL {
@@ -153,4 +176,5 @@ func (c *readCache) forgetUser(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.users, key)
+	c.userGen[stripeOf(key)]++
 }

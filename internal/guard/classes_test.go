@@ -209,6 +209,9 @@ func budgetDiff(a, b store.BudgetState) string {
 type countingNetworks struct {
 	*sqlstore.DB
 	recent, single, touches, budgetWrites atomic.Int64
+	// afterRecent, when set, runs once after RecentNetworks has read its
+	// answer and before it returns it.
+	afterRecent func()
 }
 
 func (c *countingNetworks) TouchNetwork(ctx context.Context, tenantID, userID, prefix string, at time.Time) error {
@@ -223,7 +226,12 @@ func (c *countingNetworks) PutBudget(ctx context.Context, st store.BudgetState) 
 
 func (c *countingNetworks) RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]store.NetworkUse, error) {
 	c.recent.Add(1)
-	return c.DB.RecentNetworks(ctx, tenantID, userID, since, limit)
+	nets, err := c.DB.RecentNetworks(ctx, tenantID, userID, since, limit)
+	if hook := c.afterRecent; hook != nil {
+		c.afterRecent = nil
+		hook()
+	}
+	return nets, err
 }
 
 func (c *countingNetworks) NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix string) (time.Time, error) {
@@ -314,5 +322,30 @@ func TestRepeatedSuccessWritesNothing(t *testing.T) {
 	}
 	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.9"); out.Failures != 0 {
 		t.Fatalf("success after a failure did not reset the budget: %+v", out)
+	}
+}
+
+// TestNetworkListReadDuringSuccessIsNotCached: a list of networks read
+// while the same user's success recorded a new network must not be cached,
+// or that network would look unfamiliar for the cache's whole lifetime.
+func TestNetworkListReadDuringSuccessIsNotCached(t *testing.T) {
+	f := newFixture(t)
+	counting := &countingNetworks{DB: f.db}
+	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
+		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.g = g
+	u := f.user(t, "right")
+	counting.afterRecent = func() { // the stale (empty) list is in hand; now a success lands
+		if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.7"); !out.Correct {
+			t.Fatalf("concurrent success: %+v", out)
+		}
+	}
+	f.try(t, &u, u.LoginKey, "wrong", "203.0.113.8")
+	f.clock = f.clock.Add(2 * time.Second) // past the per-network cache, within the list's
+	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.9"); out.Class != ClassFamiliarNetwork {
+		t.Fatalf("network recorded during a list read is not familiar: class %s", out.Class)
 	}
 }

@@ -179,6 +179,7 @@ func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network s
 	userKey := tenantID + "|" + userID
 	e, ok := g.cache.userNetworks(userKey, since, now)
 	if !ok && g.cache.ttl > 0 {
+		gen := g.cache.userGeneration(userKey)
 		nets, err := g.store.RecentNetworks(ctx, tenantID, userID, since, maxCachedNetworks+1)
 		if err != nil {
 			return time.Time{}, err
@@ -190,7 +191,7 @@ func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network s
 				e.nets[n.Prefix] = n.LastSuccess
 			}
 		}
-		g.cache.putUserNetworks(userKey, e)
+		g.cache.putUserNetworks(userKey, e, gen)
 	}
 	if ok && e.nets != nil {
 		return e.nets[network], nil // a network missing from a complete list has no success since the cutoff

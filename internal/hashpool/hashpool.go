@@ -44,6 +44,9 @@ type Pool struct {
 	free     int
 	queues   [2]*list.List // of *waiter
 	bySource map[string]int
+	// streak counts slots handed to familiar waiters in a row while
+	// unfamiliar ones were waiting too (see release).
+	streak int
 
 	waitSeconds prometheus.Histogram
 	queueLength *prometheus.GaugeVec
@@ -200,19 +203,39 @@ func (p *Pool) dequeue(w *waiter) {
 	p.queueLength.WithLabelValues(className(w.prio)).Set(float64(p.queues[w.prio].Len()))
 }
 
-// release hands the slot to the next waiter, familiar first, or frees it.
+// familiarRun is how many slots in a row go to familiar waiters while
+// unfamiliar ones wait too; the next goes to the oldest unfamiliar waiter.
+// Familiar attempts get three quarters of the hashing when both want it, so
+// an attack cannot slow the users it cannot pass for, and a steady stream of
+// familiar sign-ins cannot starve a new user (or a new device) until its
+// deadline.
+const familiarRun = 3
+
+// release hands the slot to the next waiter, familiar first (but see
+// familiarRun), or frees it.
 func (p *Pool) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, prio := range []int{Familiar, Normal} {
-		if front := p.queues[prio].Front(); front != nil {
-			w := front.Value.(*waiter)
-			p.dequeue(w)
-			close(w.ready)
-			return
-		}
+	next := Familiar
+	switch {
+	case p.queues[Familiar].Len() == 0:
+		next = Normal
+	case p.queues[Normal].Len() > 0 && p.streak >= familiarRun:
+		next = Normal
 	}
-	p.free++
+	front := p.queues[next].Front()
+	if front == nil {
+		p.free++
+		return
+	}
+	if next == Familiar && p.queues[Normal].Len() > 0 {
+		p.streak++
+	} else {
+		p.streak = 0
+	}
+	w := front.Value.(*waiter)
+	p.dequeue(w)
+	close(w.ready)
 }
 
 // Waiting reports how many callers are queued.

@@ -3,6 +3,7 @@ package hashpool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -182,6 +183,37 @@ func TestTimedOutWaiterLeavesNoSlotBehind(t *testing.T) {
 		ran := false
 		if _, err := p.Do(context.Background(), func() { ran = true }); err != nil || !ran || p.Waiting() != 0 {
 			t.Fatalf("after timeouts: err %v ran %v waiting %d", err, ran, p.Waiting())
+		}
+	})
+}
+
+// TestUnfamiliarNotStarved: with familiar waiters always present, every
+// fourth slot still goes to the oldest unfamiliar waiter.
+func TestUnfamiliarNotStarved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(1, 100, time.Minute, nil)
+		release := make(chan struct{})
+		go p.Do(context.Background(), func() { <-release })
+		synctest.Wait()
+		var order []string
+		var mu sync.Mutex
+		record := func(name string) func() {
+			return func() { mu.Lock(); order = append(order, name); mu.Unlock() }
+		}
+		var wg sync.WaitGroup
+		for _, name := range []string{"u1", "u2"} {
+			wg.Go(func() { _, _ = p.DoFor(context.Background(), Normal, "", record(name)) })
+			synctest.Wait()
+		}
+		for i := range 8 {
+			wg.Go(func() { _, _ = p.DoFor(context.Background(), Familiar, "", record(fmt.Sprint("f", i+1))) })
+			synctest.Wait()
+		}
+		close(release)
+		wg.Wait()
+		want := "[f1 f2 f3 u1 f4 f5 f6 u2 f7 f8]"
+		if got := fmt.Sprint(order); got != want {
+			t.Fatalf("service order %s, want %s", got, want)
 		}
 	})
 }
