@@ -12,10 +12,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
+	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
 	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
 )
@@ -106,6 +109,11 @@ func Initialise(ctx context.Context, db store.Store, cfg config.Config, opts Ini
 	res.Tenant = t
 	if res.Admin, err = dir.AddUser(ctx, t, admin); err != nil {
 		return res, fmt.Errorf("create administrator: %w", err)
+	}
+	if err := db.CreateRoleAssignment(ctx, store.RoleAssignment{ID: uuid.NewString(), TenantID: t.ID,
+		PrincipalID: res.Admin.ID, RoleDefinitionID: rbac.GlobalAdministrator, DirectoryScopeID: "/",
+		CreatedAt: time.Now().UTC()}); err != nil {
+		return res, fmt.Errorf("make the administrator a Global Administrator: %w", err)
 	}
 	res.CLIApp, _, err = dir.AddApp(ctx, t, directory.NewApp{Name: "Portcullis CLI", Public: true,
 		ClientID: CLIClientID, AllowPasswordGrant: true, RedirectURIs: []string{"http://localhost"}})

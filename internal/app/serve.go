@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/events"
 	"github.com/portcullis-idp/portcullis/internal/hashpool"
@@ -149,9 +150,10 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	go src.Feeds.Run(bg)
 	go g.Run(bg)
 	s.writer = signinlog.NewWriter(s.db, cfg.SignInLog.BatchSize, cfg.SignInLog.QueueSize, reg)
+	keys := oidc.NewKeySet(s.db, time.Now)
 	provider, err := oidc.New(ctx, oidc.Config{
 		PublicURL: s.baseURL, Store: s.db, Directory: DirectoryService(s.db, cfg), Guard: g,
-		Keys: oidc.NewKeySet(s.db, time.Now), SignInLog: s.writer, Logger: logger, Metrics: reg,
+		Keys: keys, SignInLog: s.writer, Logger: logger, Metrics: reg,
 		Lifetimes: oidc.Lifetimes{Access: cfg.Tokens.AccessTokenLifetime, ID: cfg.Tokens.IDTokenLifetime,
 			Refresh: cfg.Tokens.RefreshTokenLifetime},
 	})
@@ -173,6 +175,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
+	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g, Logger: logger}).Register(mux)
 	mux.Handle("/", provider)
 	return httpx.SecurityHeaders(httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
 }

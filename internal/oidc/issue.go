@@ -75,6 +75,9 @@ func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.
 	at["oid"], at["sub"] = u.ID, p.pairwiseSubject(u.TenantID, u.ID, scopes.resource)
 	at["azp"], at["azpacr"] = app.ClientID, map[bool]string{true: "0", false: "1"}[app.Public]
 	at["scp"], at["name"], at["preferred_username"] = strings.Join(scopes.permissions, " "), u.DisplayName, u.UserPrincipalName
+	if err := p.addRoleClaims(ctx, at, u.TenantID, u.ID, scopes.resource); err != nil {
+		return nil, err
+	}
 	access, err := p.sign(ctx, at)
 	if err != nil {
 		return nil, err
@@ -132,10 +135,36 @@ func (p *Provider) issueAppToken(ctx context.Context, app *store.App, scopes sco
 	// object ID in this tenant.
 	at["oid"], at["sub"], at["azp"], at["azpacr"], at["idtyp"] = app.ClientID, app.ClientID, app.ClientID, "1", "app"
 	at["roles"] = []string{}
+	if err := p.addRoleClaims(ctx, at, app.TenantID, app.ClientID, scopes.resource); err != nil {
+		return nil, err
+	}
 	access, err := p.sign(ctx, at)
 	if err != nil {
 		return nil, err
 	}
 	return &tokenResponse{TokenType: "Bearer", Scope: strings.Join(scopes.granted, " "), AccessToken: access,
 		ExpiresIn: int(p.lifetimes.Access / time.Second), ExtExpiresIn: int(p.lifetimes.Access / time.Second)}, nil
+}
+
+// addRoleClaims adds Entra's wids claim (the directory role template IDs the
+// principal holds) to access tokens for the Graph-shaped admin API. It is
+// informational: the API itself reads the roles on every request, so a
+// removed role stops working before the token expires.
+func (p *Provider) addRoleClaims(ctx context.Context, claims map[string]any, tenantID, principalID, audience string) error {
+	if audience != GraphAppID {
+		return nil
+	}
+	assignments, err := p.store.ListRoleAssignments(ctx, tenantID, principalID)
+	if err != nil {
+		return fmt.Errorf("read role assignments: %w", err)
+	}
+	if len(assignments) == 0 {
+		return nil
+	}
+	wids := make([]string, 0, len(assignments))
+	for _, a := range assignments {
+		wids = append(wids, a.RoleDefinitionID)
+	}
+	claims["wids"] = wids
+	return nil
 }

@@ -35,6 +35,7 @@ type Store interface {
 	store.Apps
 	store.RefreshTokens
 	store.Secrets
+	store.RoleAssignments
 }
 
 // SignInLog receives one record per attempt, durably.
