@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -274,6 +275,12 @@ func newUsersUnlockCmd() *cobra.Command {
 				n, err := ls.guard.Unlock(ctx, ls.tenant.ID, u, by, reason)
 				if err != nil {
 					return fmt.Errorf("unlock %s: %w", u.UserPrincipalName, err)
+				}
+				if err := adminapi.RecordOffline(ctx, ls.db, osUserName(), adminapi.OfflineChange{TenantID: ls.tenant.ID,
+					Category: "UserManagement", Activity: "Unlock user", Operation: "Update", TargetID: u.ID,
+					TargetName: u.DisplayName, TargetType: "User", TargetUPN: u.UserPrincipalName,
+					Property: "LockoutBudgetsCleared", NewValue: fmt.Sprint(n), Reason: reason}); err != nil {
+					return err
 				}
 				out := map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "cleared": n,
 					"by": by, "reason": reason, "at": graphTime(time.Now())}
