@@ -40,7 +40,7 @@ func RecordOffline(ctx context.Context, s store.DirectoryAudits, osUser string, 
 	rec := directoryAudit{ID: uuid.NewString(), Category: c.Category, CorrelationID: uuid.NewString(), Result: "success",
 		ActivityDisplayName: c.Activity, ActivityDateTime: now.Format(time.RFC3339Nano), LoggedByService: "Core Directory",
 		OperationType: c.Operation, TargetResources: []auditTarget{target},
-		InitiatedBy: initiatedBy{App: &auditApp{DisplayName: "portcullis CLI (offline, on the data directory) run by " + osUser}},
+		InitiatedBy:       initiatedBy{App: &auditApp{DisplayName: "portcullis CLI (offline, on the data directory) run by " + osUser}},
 		AdditionalDetails: []keyValue{{Key: "reason", Value: c.Reason}, {Key: "osUser", Value: osUser}}}
 	body, err := json.Marshal(rec)
 	if err != nil {
