@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
@@ -27,8 +28,12 @@ type Config struct {
 	Keys      *oidc.KeySet
 	PublicURL string // issuer base, as the token endpoint uses it
 	Guard     *guard.Guard
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Directory *directory.Service
+	// UserChanged is told about every user the API changed, so caches
+	// elsewhere in the process (the token endpoint's) drop it at once.
+	UserChanged func(store.User)
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // API serves the admin routes.
@@ -37,6 +42,8 @@ type API struct {
 	keys      *oidc.KeySet
 	publicURL string
 	guard     *guard.Guard
+	dir       *directory.Service
+	changed   func(store.User)
 	logger    *slog.Logger
 	now       func() time.Time
 	handlers  map[string]handler
@@ -47,24 +54,30 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 
 // New builds the API.
 func New(c Config) *API {
-	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, logger: c.Logger, now: c.Now}
+	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, changed: c.UserChanged, logger: c.Logger, now: c.Now}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.changed == nil {
+		a.changed = func(store.User) {}
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
 	a.handlers = map[string]handler{
-		"GET /v1.0/me":         a.getMe,
-		"GET /v1.0/users":      a.listUsers,
-		"GET /v1.0/users/{id}": a.getUser,
-		"GET /v1.0/roleManagement/directory/roleDefinitions":         a.listRoleDefinitions,
-		"GET /v1.0/roleManagement/directory/roleAssignments":         a.listRoleAssignments,
-		"POST /v1.0/roleManagement/directory/roleAssignments":        a.createRoleAssignment,
-		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}": a.deleteRoleAssignment,
-		"GET /v1.0/auditLogs/directoryAudits":                        a.listAudits,
-		"GET /v1.0/portcullis/users/{id}/lockout":                    a.getLockout,
-		"POST /v1.0/portcullis/users/{id}/lockout/unlock":            a.unlock,
+		"GET /v1.0/me":                               a.getMe,
+		"GET /v1.0/users":                            a.listUsers,
+		"GET /v1.0/users/{id}":                       a.getUser,
+		"PATCH /v1.0/users/{id}":                     a.patchUser,
+		"POST /v1.0/users/{id}/revokeSignInSessions": a.revokeSessions,
+		"POST /v1.0/users/{id}/authentication/methods/" + rbac.PasswordMethodID + "/resetPassword": a.resetPassword,
+		"GET /v1.0/roleManagement/directory/roleDefinitions":                                       a.listRoleDefinitions,
+		"GET /v1.0/roleManagement/directory/roleAssignments":                                       a.listRoleAssignments,
+		"POST /v1.0/roleManagement/directory/roleAssignments":                                      a.createRoleAssignment,
+		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":                               a.deleteRoleAssignment,
+		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
+		"GET /v1.0/portcullis/users/{id}/lockout":                                                  a.getLockout,
+		"POST /v1.0/portcullis/users/{id}/lockout/unlock":                                          a.unlock,
 	}
 	return a
 }

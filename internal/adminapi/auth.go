@@ -86,7 +86,7 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 		if err != nil || !u.AccountEnabled {
 			return nil, authFailure("Access token principal is not valid.")
 		}
-		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom.Truncate(time.Second)) {
+		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom) {
 			return nil, authFailure("Access token has been revoked.")
 		}
 		p.id, p.upn, p.name, p.user = u.ID, u.UserPrincipalName, u.DisplayName, u
@@ -113,4 +113,13 @@ func tokenProblem(err error) error {
 		return authFailure("Invalid issuer.")
 	}
 	return authFailure("Access token validation failure.")
+}
+
+// RevocationTime is the signInSessionsValidFromDateTime to store when
+// revoking at now: the next whole second. Tokens carry their issue time in
+// whole seconds, so every token issued up to now (even earlier in this same
+// second) falls before it; a token issued in the rest of this second is
+// refused too, which costs a user at most one second.
+func RevocationTime(now time.Time) time.Time {
+	return now.UTC().Truncate(time.Second).Add(time.Second)
 }

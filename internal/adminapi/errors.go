@@ -9,12 +9,13 @@ import (
 
 // Graph's error codes.
 const (
-	codeInvalidToken = "InvalidAuthenticationToken"
-	codeDenied       = "Authorization_RequestDenied"
-	codeNotFound     = "Request_ResourceNotFound"
-	codeBadRequest   = "Request_BadRequest"
-	codeConflict     = "Request_MultipleObjectsWithSameKeyValue"
-	codeInternal     = "InternalServerError"
+	codeInvalidToken       = "InvalidAuthenticationToken"
+	codeDenied             = "Authorization_RequestDenied"
+	codeNotFound           = "Request_ResourceNotFound"
+	codeBadRequest         = "Request_BadRequest"
+	codeConflict           = "Request_MultipleObjectsWithSameKeyValue"
+	codeInternal           = "InternalServerError"
+	codePreconditionFailed = "Request_PreconditionFailed"
 )
 
 // graphError is Microsoft Graph's error body.

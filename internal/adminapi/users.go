@@ -176,6 +176,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	g := toGraphUser(u)
 	g.Context = a.odataContext("users/$entity")
+	w.Header().Set("ETag", etagOf(u))
 	httpx.WriteJSON(w, http.StatusOK, g)
 }
 

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -220,4 +222,124 @@ func TestAdminLastGlobalAdministratorStays(t *testing.T) {
 	if r := ts.api("DELETE", "/v1.0/roleManagement/directory/roleAssignments/"+id, tok, ""); r.status != http.StatusNoContent {
 		t.Fatalf("removing one of two Global Administrators: %d %s", r.status, r.raw)
 	}
+}
+
+// TestAdminConcurrentUpdatesWithIfMatch: eight administrators update the
+// same user at once, each with the ETag they read: exactly one wins, the
+// others get 412 and nothing of theirs is stored.
+func TestAdminConcurrentUpdatesWithIfMatch(t *testing.T) {
+	ts := startServer(t, nil)
+	_, tok := ts.withRole("useradmin", rbac.UserAdministrator)
+	target := ts.addUser("target@contoso.test", "Target", adminTestPassword, true)
+	read := ts.api("GET", "/v1.0/users/"+target.ID, tok, "")
+	etag := read.header.Get("ETag")
+	if read.status != http.StatusOK || etag == "" {
+		t.Fatalf("read: %d %q %s", read.status, etag, read.raw)
+	}
+	const writers = 8
+	statuses := make(chan int, writers)
+	for i := range writers {
+		go func() {
+			req, _ := http.NewRequest("PATCH", ts.base+"/v1.0/users/"+target.ID,
+				strings.NewReader(fmt.Sprintf(`{"displayName":"Name %d"}`, i)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("If-Match", etag)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	won, lost := 0, 0
+	for range writers {
+		switch s := <-statuses; s {
+		case http.StatusNoContent:
+			won++
+		case http.StatusPreconditionFailed:
+			lost++
+		default:
+			t.Errorf("unexpected status %d", s)
+		}
+	}
+	if won != 1 || lost != writers-1 {
+		t.Fatalf("%d updates applied and %d refused, want 1 and %d", won, lost, writers-1)
+	}
+	after := ts.api("GET", "/v1.0/users/"+target.ID, tok, "")
+	if after.header.Get("ETag") == etag || !strings.HasPrefix(after.body["displayName"].(string), "Name ") {
+		t.Fatalf("after the race: %s (etag %s)", after.raw, after.header.Get("ETag"))
+	}
+	stale := ts.api("PATCH", "/v1.0/users/"+target.ID, tok, `{"displayName":"Late"}`)
+	if stale.status != http.StatusNoContent {
+		t.Fatalf("PATCH without If-Match: %d %s", stale.status, stale.raw)
+	}
+}
+
+// TestAdminResetPasswordAndRevokeSessions: a Helpdesk Administrator resets a
+// user's password: the temporary password is returned once, the old
+// password stops working at once, the temporary one must be changed
+// (AADSTS50055), and tokens issued before are revoked.
+func TestAdminResetPasswordAndRevokeSessions(t *testing.T) {
+	ts := startServer(t, nil)
+	_, hdTok := ts.withRole("helpdesk", rbac.HelpdeskAdministrator)
+	user, userTok := ts.withRole("employee")
+	if r := ts.api("GET", "/v1.0/me", userTok, ""); r.status != http.StatusOK {
+		t.Fatalf("/me before: %d %s", r.status, r.raw)
+	}
+	reset := ts.api("POST", "/v1.0/users/"+user.ID+"/authentication/methods/"+rbac.PasswordMethodID+"/resetPassword", hdTok, "")
+	temp, _ := reset.body["newPassword"].(string)
+	if reset.status != http.StatusAccepted || len(temp) != 20 || reset.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("reset: %d %s", reset.status, reset.raw)
+	}
+	if r := ts.token(passwordForm(user.UserPrincipalName, adminTestPassword)); r.errorCode() != 50126 {
+		t.Fatalf("old password after reset: %d %s", r.status, r.raw)
+	}
+	if r := ts.token(passwordForm(user.UserPrincipalName, temp)); r.errorCode() != 50055 {
+		t.Fatalf("temporary password: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("GET", "/v1.0/me", userTok, ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("token issued before the reset: %d %s", r.status, r.raw)
+	}
+	// Revoking sessions works the same way on its own.
+	other, otherTok := ts.withRole("other")
+	if r := ts.api("POST", "/v1.0/users/"+other.ID+"/revokeSignInSessions", hdTok, ""); r.status != http.StatusOK || r.body["value"] != true {
+		t.Fatalf("revokeSignInSessions: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("GET", "/v1.0/me", otherTok, ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("token after revokeSignInSessions: %d %s", r.status, r.raw)
+	}
+	// A new token is accepted once its issue time (whole seconds) is not
+	// before the revocation time; within the revoking second it is refused.
+	fresh := ts.accessToken(other.UserPrincipalName)
+	stored, err := ts.srv.Store().GetUser(context.Background(), ts.tenant.ID, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := http.StatusUnauthorized
+	if !issuedAt(t, fresh).Before(stored.SignInSessionsValidFrom) {
+		want = http.StatusOK
+	}
+	if r := ts.api("GET", "/v1.0/me", fresh, ""); r.status != want {
+		t.Fatalf("token issued at %v, sessions valid from %v: %d, want %d", issuedAt(t, fresh), stored.SignInSessionsValidFrom, r.status, want)
+	}
+}
+
+// issuedAt reads a JWT's iat without verifying it (the server does that).
+func issuedAt(t *testing.T, token string) time.Time {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		IAT int64 `json:"iat"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return time.Unix(c.IAT, 0)
 }

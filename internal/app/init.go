@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -135,26 +134,8 @@ func Initialise(ctx context.Context, db store.Store, cfg config.Config, opts Ini
 	return res, nil
 }
 
-// GeneratePassword returns 20 characters from an unambiguous alphabet
-// (about 113 bits): far beyond any guessing, and accepted by the policy.
-func GeneratePassword() string {
-	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	return randomFrom(alphabet, 20)
-}
-
-func randomFrom(alphabet string, n int) string {
-	b := make([]byte, n)
-	buf := make([]byte, 1)
-	for i := 0; i < n; {
-		_, _ = rand.Read(buf)
-		if int(buf[0]) >= 256-256%len(alphabet) {
-			continue // reject to keep the distribution uniform
-		}
-		b[i] = alphabet[int(buf[0])%len(alphabet)]
-		i++
-	}
-	return string(b)
-}
+// GeneratePassword returns a generated password (see password.Generate).
+func GeneratePassword() string { return password.Generate() }
 
 // SingleTenant returns the only tenant (this release serves one per data
 // directory) or ErrNotInitialised.

@@ -52,7 +52,7 @@ func recoverAdmin(ctx context.Context, w io.Writer, ls lockoutSession, upn strin
 	}
 	wasEnabled := u.AccountEnabled
 	u.AccountEnabled = true
-	u.SignInSessionsValidFrom = time.Now().UTC()
+	u.SignInSessionsValidFrom = adminapi.RevocationTime(time.Now())
 	u.UpdatedAt = time.Now().UTC()
 	if err := s.db.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("enable the account and revoke its sessions: %w", err)

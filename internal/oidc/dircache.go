@@ -93,3 +93,14 @@ func (p *Provider) getApp(ctx context.Context, clientID string) (store.App, erro
 func (p *Provider) userByLogin(ctx context.Context, tenantID, key string) (store.User, error) {
 	return p.dirs.users.get(tenantID+"|"+key, p.now(), func() (store.User, error) { return p.store.UserByLogin(ctx, tenantID, key) })
 }
+
+// ForgetUser drops a user from the token endpoint's cache after an
+// administrative change made in this process (password reset, disable,
+// revoked sessions), so it applies to the very next sign-in rather than
+// within the cache's TTL.
+func (p *Provider) ForgetUser(u store.User) {
+	p.dirs.users.forget(u.TenantID + "|" + u.LoginKey)
+	if u.MailKey != "" {
+		p.dirs.users.forget(u.TenantID + "|" + u.MailKey)
+	}
+}

@@ -20,6 +20,10 @@ var Routes = []Route{
 	{"GET", "/v1.0/me", "", false, "The caller's own user (any signed-in administrator or user)."},
 	{"GET", "/v1.0/users", UsersRead, false, "List users ($filter, $top, paging)."},
 	{"GET", "/v1.0/users/{id}", UsersRead, false, "Get a user by object ID or UPN."},
+	{"PATCH", "/v1.0/users/{id}", UsersWrite, true, "Update displayName or accountEnabled (If-Match honoured)."},
+	{"POST", "/v1.0/users/{id}/revokeSignInSessions", UsersRevokeSessions, true, "Invalidate every token issued to the user so far."},
+	{"POST", "/v1.0/users/{id}/authentication/methods/" + PasswordMethodID + "/resetPassword", UsersResetPassword, true,
+		"Reset the password to a generated temporary one, shown once."},
 	{"GET", "/v1.0/roleManagement/directory/roleDefinitions", RolesRead, false, "List the directory roles."},
 	{"GET", "/v1.0/roleManagement/directory/roleAssignments", RolesRead, false, "List role assignments."},
 	{"POST", "/v1.0/roleManagement/directory/roleAssignments", RolesAssign, false, "Assign a role."},
@@ -28,6 +32,10 @@ var Routes = []Route{
 	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},
 	{"POST", "/v1.0/portcullis/users/{id}/lockout/unlock", LockoutUnlock, true, "Unlock a user (every source class)."},
 }
+
+// PasswordMethodID is Graph's well-known ID of a user's password
+// authentication method.
+const PasswordMethodID = "28c10230-6103-485e-b985-444c60001490"
 
 // RouteFor returns the table entry for method and pattern.
 func RouteFor(method, pattern string) (Route, bool) {

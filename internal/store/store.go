@@ -160,6 +160,10 @@ type Users interface {
 	// ListUsers returns users ordered by LoginKey, after the given key (paging).
 	ListUsers(ctx context.Context, tenantID, afterKey string, limit int) ([]User, error)
 	UpdateUser(ctx context.Context, u User) error
+	// UpdateUserIfUnchanged is UpdateUser only if the stored UpdatedAt still
+	// equals prev (to the microsecond); otherwise ErrConflict. u.UpdatedAt
+	// must be later than prev.
+	UpdateUserIfUnchanged(ctx context.Context, u User, prev time.Time) error
 }
 
 // Apps stores application registrations.

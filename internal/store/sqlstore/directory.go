@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -214,7 +216,29 @@ func (db *DB) ListUsers(ctx context.Context, tenantID, afterKey string, limit in
 
 // UpdateUser implements store.Users: replaces every mutable field.
 func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
+	return db.updateUser(ctx, u, nil)
+}
+
+// UpdateUserIfUnchanged implements store.Users: the update applies only if
+// the stored UpdatedAt still equals prev (ETag / If-Match).
+func (db *DB) UpdateUserIfUnchanged(ctx context.Context, u store.User, prev time.Time) error {
+	return db.updateUser(ctx, u, &prev)
+}
+
+func (db *DB) updateUser(ctx context.Context, u store.User, prev *time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if prev != nil {
+			var stored int64
+			err := tx.QueryRowContext(ctx, `SELECT updated_at FROM users WHERE tenant_id = ? AND id = ?`, u.TenantID, u.ID).Scan(&stored)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("update user %s: %w", u.ID, store.ErrNotFound)
+			} else if err != nil {
+				return err
+			}
+			if stored != ts(*prev) {
+				return fmt.Errorf("update user %s: changed since it was read: %w", u.ID, store.ErrConflict)
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET upn = ?, login_key = ?, display_name = ?, mail = ?,
 			mail_key = ?, account_enabled = ?, password_hash = ?, last_password_change = ?,
 			force_change_password = ?, updated_at = ?, sessions_valid_from = ? WHERE tenant_id = ? AND id = ?`,

@@ -65,6 +65,18 @@ func Users(t *testing.T, newStore Factory) {
 	wantErr(t, err, store.ErrNotFound, "removed mail still resolves")
 	wantErr(t, s.UpdateUser(ctx, newUser(tn.ID, "nobody@contoso.test")), store.ErrNotFound, "update of unknown user")
 
+	// Optimistic concurrency: the second writer holding the same version loses.
+	first, second := alice, alice
+	first.DisplayName, first.UpdatedAt = "First", alice.UpdatedAt.Add(time.Microsecond)
+	second.DisplayName, second.UpdatedAt = "Second", alice.UpdatedAt.Add(2*time.Microsecond)
+	must(t, s.UpdateUserIfUnchanged(ctx, first, alice.UpdatedAt), "UpdateUserIfUnchanged")
+	wantErr(t, s.UpdateUserIfUnchanged(ctx, second, alice.UpdatedAt), store.ErrConflict, "update with a stale version")
+	if got, _ := s.GetUser(ctx, tn.ID, alice.ID); got.DisplayName != "First" {
+		t.Fatalf("after a refused stale update: %q", got.DisplayName)
+	}
+	wantErr(t, s.UpdateUserIfUnchanged(ctx, newUser(tn.ID, "nobody@contoso.test"), base), store.ErrNotFound, "conditional update of unknown user")
+	alice = first
+
 	page1, err := s.ListUsers(ctx, tn.ID, "", 2)
 	must(t, err, "ListUsers")
 	page2, err := s.ListUsers(ctx, tn.ID, page1[len(page1)-1].LoginKey, 2)

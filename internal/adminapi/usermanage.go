@@ -1,0 +1,171 @@
+package adminapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// etagOf is a user's version: its UpdatedAt to the microsecond, which every
+// change moves forward.
+func etagOf(u store.User) string {
+	return `W/"` + strconv.FormatInt(u.UpdatedAt.UnixMicro(), 10) + `"`
+}
+
+type patchUserRequest struct {
+	ODataType      string  `json:"@odata.type"`
+	DisplayName    *string `json:"displayName"`
+	AccountEnabled *bool   `json:"accountEnabled"`
+}
+
+// patchUser updates displayName and accountEnabled. With If-Match, the
+// update applies only to the version the caller read (412 otherwise), so two
+// administrators cannot silently overwrite each other.
+func (a *API) patchUser(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req patchUserRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	if req.DisplayName != nil && (strings.TrimSpace(*req.DisplayName) == "" || len(*req.DisplayName) > 256) {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "displayName must be 1 to 256 characters.")
+		return
+	}
+	u, ok := a.userFromPath(w, r, p)
+	if !ok || !a.checkIfMatch(w, r, u) {
+		return
+	}
+	target := userTarget(u)
+	if !a.mayManage(w, r, p, u.ID, "Update user", target) {
+		return
+	}
+	if req.AccountEnabled != nil && !*req.AccountEnabled && u.ID == p.id {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "You cannot disable your own account.")
+		return
+	}
+	prev, changed := u.UpdatedAt, []modifiedProperty{}
+	if req.DisplayName != nil && *req.DisplayName != u.DisplayName {
+		changed = append(changed, modifiedProperty{DisplayName: "DisplayName", OldValue: u.DisplayName, NewValue: *req.DisplayName})
+		u.DisplayName = *req.DisplayName
+	}
+	if req.AccountEnabled != nil && *req.AccountEnabled != u.AccountEnabled {
+		changed = append(changed, modifiedProperty{DisplayName: "AccountEnabled",
+			OldValue: strconv.FormatBool(u.AccountEnabled), NewValue: strconv.FormatBool(*req.AccountEnabled)})
+		u.AccountEnabled = *req.AccountEnabled
+	}
+	if len(changed) > 0 {
+		u.UpdatedAt = a.later(prev)
+		err := a.store.UpdateUserIfUnchanged(r.Context(), u, prev)
+		if errors.Is(err, store.ErrConflict) {
+			writeError(w, r, http.StatusPreconditionFailed, codePreconditionFailed, "The user was changed by someone else; read it again.")
+			return
+		}
+		if err != nil {
+			a.internal(w, r, err)
+			return
+		}
+		a.changed(u)
+		a.audit(r, p, auditEntry{category: "UserManagement", activity: "Update user", operation: "Update",
+			targets: []auditTarget{target}, modified: changed})
+	}
+	w.Header().Set("ETag", etagOf(u))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkIfMatch answers 412 when If-Match names another version.
+func (a *API) checkIfMatch(w http.ResponseWriter, r *http.Request, u store.User) bool {
+	want := r.Header.Get("If-Match")
+	if want == "" || want == "*" || want == etagOf(u) || want == strings.TrimPrefix(etagOf(u), "W/") {
+		return true
+	}
+	writeError(w, r, http.StatusPreconditionFailed, codePreconditionFailed, "The user was changed by someone else; read it again.")
+	return false
+}
+
+// later returns a time after prev (and normally now), so the version moves
+// forward even when two changes fall in the same microsecond.
+func (a *API) later(prev time.Time) time.Time {
+	now := a.now().UTC().Truncate(time.Microsecond)
+	if !now.After(prev) {
+		now = prev.Add(time.Microsecond)
+	}
+	return now
+}
+
+func userTarget(u store.User) auditTarget {
+	return auditTarget{ID: u.ID, DisplayName: u.DisplayName, Type: "User", UserPrincipalName: u.UserPrincipalName}
+}
+
+// revokeSessions is Graph's revokeSignInSessions: tokens issued before now
+// stop working with the API (and refresh tokens, once they can be redeemed).
+func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, p *principal) {
+	u, ok := a.userFromPath(w, r, p)
+	if !ok {
+		return
+	}
+	target := userTarget(u)
+	if !a.mayManage(w, r, p, u.ID, "Revoke sign-in sessions", target) {
+		return
+	}
+	prev := u.UpdatedAt
+	u.UpdatedAt = a.later(prev)
+	u.SignInSessionsValidFrom = RevocationTime(a.now())
+	if err := a.store.UpdateUser(r.Context(), u); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.changed(u)
+	a.audit(r, p, auditEntry{category: "UserManagement", activity: "Revoke sign-in sessions", operation: "Update",
+		targets: []auditTarget{target}, modified: []modifiedProperty{{DisplayName: "SignInSessionsValidFromDateTime",
+			NewValue: graphTime(u.SignInSessionsValidFrom)}}})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": a.odataContext("Edm.Boolean"), "value": true})
+}
+
+// resetPassword sets a generated temporary password, returned once, that
+// must be changed at the next sign-in, and revokes the user's sessions.
+func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, p *principal) {
+	if r.ContentLength > 0 {
+		var req struct {
+			NewPassword *string `json:"newPassword"`
+		}
+		if !decodeStrict(w, r, &req) {
+			return
+		}
+		if req.NewPassword != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest,
+				"newPassword is not accepted: Portcullis generates the temporary password, so no administrator chooses one.")
+			return
+		}
+	}
+	u, ok := a.userFromPath(w, r, p)
+	if !ok {
+		return
+	}
+	target := userTarget(u)
+	if !a.mayManage(w, r, p, u.ID, "Reset user password", target) {
+		return
+	}
+	temp := password.Generate()
+	u, err := a.dir.SetPassword(r.Context(), u, temp, true)
+	if err != nil {
+		a.internal(w, r, fmt.Errorf("reset password: %w", err))
+		return
+	}
+	u.SignInSessionsValidFrom = RevocationTime(a.now())
+	if err := a.store.UpdateUser(r.Context(), u); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.changed(u)
+	a.audit(r, p, auditEntry{category: "UserManagement", activity: "Reset user password", operation: "Update",
+		targets: []auditTarget{target}, modified: []modifiedProperty{{DisplayName: "ForceChangePasswordNextSignIn",
+			OldValue: "", NewValue: "true"}}})
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"newPassword": temp})
+}
