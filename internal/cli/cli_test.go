@@ -29,6 +29,7 @@ const (
 // fastHashing keeps argon2id cheap: config.Load reads os.Environ().
 func fastHashing(t *testing.T) {
 	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // never a developer's stored login
 	t.Setenv("PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB", "1024")
 	t.Setenv("PORTCULLIS_PASSWORDS__ARGON2__ITERATIONS", "1")
 }

@@ -178,6 +178,9 @@ func newUsersLockoutStatusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "lockout-status UPN|ID", Short: "Show a user's smart lockout budgets and lock history", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteLockoutStatus(cmd.Context(), cmd.OutOrStdout(), c, args[0]) })
+			}
 			return withLockout(cmd, true, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				u, err := findUser(ctx, ls.session, args[0])
 				if err != nil {
@@ -266,6 +269,9 @@ func newUsersUnlockCmd() *cobra.Command {
 		Use: "unlock UPN|ID [--reason TEXT]", Short: "Clear a user's smart lockout (every budget, escalation included)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteUnlock(cmd.Context(), cmd.OutOrStdout(), c, args[0], reason) })
+			}
 			return withLockout(cmd, true, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				u, err := findUser(ctx, ls.session, args[0])
 				if err != nil {

@@ -33,6 +33,9 @@ func newRolesListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List role assignments", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteRolesList(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				all, err := s.db.ListRoleAssignments(ctx, s.tenant.ID, "")
 				if err != nil {
@@ -47,16 +50,7 @@ func newRolesListCmd() *cobra.Command {
 					}
 					out = append(out, o)
 				}
-				return render(w, s.format, out, func(tw io.Writer) {
-					fmt.Fprintln(tw, "ROLE\tPRINCIPAL\tASSIGNMENT ID")
-					for _, o := range out {
-						who := o.UserPrincipalName
-						if who == "" {
-							who = o.PrincipalID + " (app)"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Role, who, o.ID)
-					}
-				})
+				return render(w, s.format, out, func(tw io.Writer) { roleAssignmentTable(tw, out) })
 			})
 		},
 	}
@@ -71,16 +65,23 @@ func newRolesAssignCmd(add bool) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error {
+					role, err := roleArg(args[1])
+					if err != nil {
+						return err
+					}
+					return remoteRoleChange(cmd.Context(), cmd.OutOrStdout(), c, args[0], role, add)
+				})
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
 					return err
 				}
-				role, ok := rbac.RoleByName(args[1])
-				if !ok {
-					if role, ok = rbac.RoleByID(args[1]); !ok {
-						return fmt.Errorf("%w: unknown role %q (see docs/roles.md for the names)", ErrUsage, args[1])
-					}
+				role, err := roleArg(args[1])
+				if err != nil {
+					return err
 				}
 				if add {
 					err = assignRole(ctx, s, u, role)
@@ -141,4 +142,23 @@ func removeRole(ctx context.Context, s session, u store.User, role rbac.Role) er
 		Category: "RoleManagement", Activity: "Remove member from role", Operation: "Unassign", TargetID: u.ID,
 		TargetName: u.DisplayName, TargetType: "User", TargetUPN: u.UserPrincipalName, Property: "Role.DisplayName",
 		OldValue: role.Name})
+}
+
+// roleArg resolves a role given by display name or template ID.
+func roleArg(arg string) (rbac.Role, error) {
+	if role, ok := rbac.RoleByName(arg); ok {
+		return role, nil
+	}
+	if role, ok := rbac.RoleByID(arg); ok {
+		return role, nil
+	}
+	return rbac.Role{}, fmt.Errorf("%w: unknown role %q (see docs/roles.md for the names)", ErrUsage, arg)
+}
+
+// cmpOr returns err if set, else runs fn: the shape of "go remote or fail".
+func cmpOr(err error, fn func() error) error {
+	if err != nil {
+		return err
+	}
+	return fn()
 }

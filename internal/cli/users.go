@@ -111,6 +111,9 @@ func newUsersListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List users", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteUsersList(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			return withSession(cmd, runUsersList)
 		},
 	}

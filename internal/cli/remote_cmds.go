@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+
+	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/rbac"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// apiUser is the part of Graph's user the CLI shows.
+type apiUser struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	AccountEnabled    bool   `json:"accountEnabled"`
+}
+
+func (c *apiClient) user(ctx context.Context, ref string) (apiUser, error) {
+	var u apiUser
+	err := c.call(ctx, "GET", "/v1.0/users/"+url.PathEscape(ref), nil, &u)
+	return u, err
+}
+
+func remoteUsersList(ctx context.Context, w io.Writer, c *apiClient) error {
+	var all []apiUser
+	next := "/v1.0/users?$top=999"
+	for next != "" {
+		var page struct {
+			Value    []apiUser `json:"value"`
+			NextLink string    `json:"@odata.nextLink"`
+		}
+		if err := c.call(ctx, "GET", next, nil, &page); err != nil {
+			return err
+		}
+		all = append(all, page.Value...)
+		next = ""
+		if page.NextLink != "" {
+			u, err := url.Parse(page.NextLink)
+			if err != nil {
+				return fmt.Errorf("server sent a bad nextLink: %w", err)
+			}
+			next = u.RequestURI()
+		}
+	}
+	return render(w, c.format, map[string]any{"value": all}, func(tw io.Writer) {
+		fmt.Fprintln(tw, "USER PRINCIPAL NAME\tDISPLAY NAME\tENABLED\tID")
+		for _, u := range all {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.UserPrincipalName, u.DisplayName, yesNo(u.AccountEnabled), u.ID)
+		}
+	})
+}
+
+func remoteLockoutStatus(ctx context.Context, w io.Writer, c *apiClient, ref string) error {
+	u, err := c.user(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var st guard.Status
+	if err := c.call(ctx, "GET", "/v1.0/portcullis/users/"+u.ID+"/lockout", nil, &st); err != nil {
+		return err
+	}
+	if st.Budgets == nil {
+		st.Budgets = []guard.BudgetStatus{}
+	}
+	if st.Lockouts == nil {
+		st.Lockouts = []store.Lockout{}
+	}
+	out := lockoutStatusOut{ID: u.ID, UserPrincipalName: u.UserPrincipalName, Status: st}
+	return render(w, c.format, out, func(tw io.Writer) { lockoutStatusTable(tw, out) })
+}
+
+func remoteUnlock(ctx context.Context, w io.Writer, c *apiClient, ref, reason string) error {
+	u, err := c.user(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := c.call(ctx, "POST", "/v1.0/portcullis/users/"+u.ID+"/lockout/unlock", map[string]string{"reason": reason}, nil); err != nil {
+		return err
+	}
+	out := map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "unlocked": true, "by": c.UPN, "reason": reason}
+	return render(w, c.format, out, func(tw io.Writer) {
+		fmt.Fprintf(tw, "Unlocked %s (through %s as %s): all lockout budgets reset.\n", u.UserPrincipalName, c.Server, c.UPN)
+	})
+}
+
+type apiAssignment struct {
+	ID               string `json:"id"`
+	PrincipalID      string `json:"principalId"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+}
+
+func (c *apiClient) assignments(ctx context.Context, principalID string) ([]apiAssignment, error) {
+	path := "/v1.0/roleManagement/directory/roleAssignments"
+	if principalID != "" {
+		path += "?$filter=" + url.QueryEscape("principalId eq '"+principalID+"'")
+	}
+	var page struct {
+		Value []apiAssignment `json:"value"`
+	}
+	err := c.call(ctx, "GET", path, nil, &page)
+	return page.Value, err
+}
+
+func remoteRolesList(ctx context.Context, w io.Writer, c *apiClient) error {
+	all, err := c.assignments(ctx, "")
+	if err != nil {
+		return err
+	}
+	out := []roleAssignmentOut{}
+	for _, a := range all {
+		role, _ := rbac.RoleByID(a.RoleDefinitionID)
+		o := roleAssignmentOut{ID: a.ID, Role: role.Name, RoleDefinitionID: a.RoleDefinitionID, PrincipalID: a.PrincipalID}
+		if u, err := c.user(ctx, a.PrincipalID); err == nil {
+			o.UserPrincipalName = u.UserPrincipalName
+		}
+		out = append(out, o)
+	}
+	return render(w, c.format, out, func(tw io.Writer) { roleAssignmentTable(tw, out) })
+}
+
+func roleAssignmentTable(tw io.Writer, out []roleAssignmentOut) {
+	fmt.Fprintln(tw, "ROLE\tPRINCIPAL\tASSIGNMENT ID")
+	for _, o := range out {
+		who := o.UserPrincipalName
+		if who == "" {
+			who = o.PrincipalID + " (app)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Role, who, o.ID)
+	}
+}
+
+func remoteRoleChange(ctx context.Context, w io.Writer, c *apiClient, ref string, role rbac.Role, add bool) error {
+	u, err := c.user(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if add {
+		err = c.call(ctx, "POST", "/v1.0/roleManagement/directory/roleAssignments",
+			map[string]string{"principalId": u.ID, "roleDefinitionId": role.ID, "directoryScopeId": "/"}, nil)
+	} else {
+		err = removeRemoteAssignment(ctx, c, u, role)
+	}
+	if err != nil {
+		return err
+	}
+	verb := map[bool]string{true: "now holds", false: "no longer holds"}[add]
+	return render(w, c.format, map[string]any{"userPrincipalName": u.UserPrincipalName, "role": role.Name, "assigned": add},
+		func(tw io.Writer) { fmt.Fprintf(tw, "%s %s %s.\n", u.UserPrincipalName, verb, role.Name) })
+}
+
+func removeRemoteAssignment(ctx context.Context, c *apiClient, u apiUser, role rbac.Role) error {
+	mine, err := c.assignments(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range mine {
+		if a.RoleDefinitionID == role.ID {
+			return c.call(ctx, "DELETE", "/v1.0/roleManagement/directory/roleAssignments/"+url.PathEscape(a.ID), nil, nil)
+		}
+	}
+	return fmt.Errorf("%s does not hold %s", u.UserPrincipalName, role.Name)
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-idp/portcullis/internal/app"
+	"github.com/portcullis-idp/portcullis/internal/config"
+)
+
+// startServe runs `portcullis serve` in-process on an initialised directory.
+func startServe(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
+	cfg.Passwords.Argon2 = config.Argon2{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	cfg.Detection.ReportOnly = true
+	srv, err := app.Start(context.Background(), cfg, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return srv.BaseURL()
+}
+
+// TestLoginAndOnlineCommands is the seed's remediation path through the
+// API: a Global Administrator logs in and makes Alice a Helpdesk
+// Administrator; Alice logs in, reads Bob's lockout and unlocks him; she
+// cannot give herself more roles. The stored login is private to its owner.
+func TestLoginAndOnlineCommands(t *testing.T) {
+	dir, in := initDir(t)
+	addAlice(t, dir)
+	bobPW := writeFile(t, "bob-pw", alicePassword+"\n")
+	runJSON(t, new(userOut), "users", "add", "--data", dir, "--upn", "bob@contoso.test", "--display-name", "Bob",
+		"--password-file", bobPW, "-o", "json")
+	failSignIns(t, dir, in.TenantID, "bob@contoso.test", 10)
+	server := startServe(t, dir)
+	t.Setenv("PORTCULLIS_DATA_DIR", "")
+
+	adminHome := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", adminHome)
+	adminLogin := filepath.Join(adminHome, "portcullis", "login.json")
+	if _, _, err := runRoot(t, strings.NewReader(adminPassword+"\n"), "login", "--server", server, "--username", "admin@contoso.test"); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if fi, err := os.Stat(adminLogin); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stored login: %v %v", fi.Mode(), err)
+	}
+	if out, _, err := runRoot(t, nil, "roles", "assign", "alice@contoso.test", "Helpdesk Administrator"); err != nil ||
+		!strings.Contains(out, "now holds Helpdesk Administrator") {
+		t.Fatalf("online roles assign: %v %s", err, out)
+	}
+
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if _, _, err := runRoot(t, strings.NewReader(alicePassword+"\n"), "login", "--server", server, "--username", "alice@contoso.test"); err != nil {
+		t.Fatalf("alice login: %v", err)
+	}
+	var st lockoutStatusJSON
+	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "-o", "json")
+	if !st.Locked || st.UserPrincipalName != "bob@contoso.test" {
+		t.Fatalf("online lockout-status: %+v", st)
+	}
+	if out, _, err := runRoot(t, nil, "users", "unlock", "bob@contoso.test", "--reason", "ticket 7"); err != nil ||
+		!strings.Contains(out, "Unlocked bob@contoso.test") {
+		t.Fatalf("online unlock: %v %s", err, out)
+	}
+	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "-o", "json")
+	if st.Locked {
+		t.Fatalf("still locked after the online unlock: %+v", st)
+	}
+	r := execute(t, "roles", "assign", "alice@contoso.test", "Global Administrator")
+	if r.code != 1 || !strings.Contains(r.stderr, "Authorization_RequestDenied") {
+		t.Fatalf("helpdesk raising herself: %+v", r)
+	}
+	// --data keeps working offline even with a login stored.
+	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "--data", dir, "-o", "json")
+	if st.Locked {
+		t.Fatalf("offline view disagrees: %+v", st)
+	}
+	acts := strings.Join(auditActivities(t, dir, in.TenantID), ",")
+	if !strings.Contains(acts, "Add member to role") || !strings.Contains(acts, "Unlock user") {
+		t.Fatalf("audit log after online changes: %s", acts)
+	}
+	if _, _, err := runRoot(t, nil, "logout"); err != nil {
+		t.Fatal(err)
+	}
+}
