@@ -47,6 +47,7 @@ type API struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	handlers  map[string]handler
+	refused   seenSet // token IDs whose refusal is already audited
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -58,6 +59,7 @@ func New(c Config) *API {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.refused.max = 10000
 	if a.changed == nil {
 		a.changed = func(store.User) {}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -32,6 +33,7 @@ type tokenClaims struct {
 	ObjectID string `json:"oid"`
 	IDType   string `json:"idtyp"`
 	AZP      string `json:"azp"`
+	TokenID  string `json:"uti"`
 }
 
 // authFailure is the message a client sees in the 401 body: Graph's own
@@ -49,56 +51,70 @@ const clockSkew = time.Minute
 // had its sessions revoked since the token was issued. The messages say what
 // is wrong with the token, never anything about the directory.
 func (a *API) authenticate(r *http.Request) (*principal, error) {
+	p, claims, err := a.verify(r)
+	if err != nil && claims != nil {
+		// The token is genuinely ours (the signature verified) but no longer
+		// good: expired, revoked, wrong audience, disabled user. That is worth
+		// a line in its tenant's audit log; forged or garbage tokens name no
+		// tenant anyone vouches for and only reach the operational log.
+		a.auditRefusedToken(r, claims, err)
+	}
+	return p, err
+}
+
+// verify does the work of authenticate. It returns the verified claims
+// (nil until the signature is checked) alongside any error.
+func (a *API) verify(r *http.Request) (*principal, *tokenClaims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return nil, authFailure("Access token is empty.")
+		return nil, nil, authFailure("Access token is empty.")
 	}
 	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(tok.Headers) != 1 {
-		return nil, authFailure("Access token is not a valid JWT.")
+		return nil, nil, authFailure("Access token is not a valid JWT.")
 	}
 	jwks, err := a.keys.JWKS(r.Context())
 	if err != nil {
-		return nil, authFailure("Signing keys are unavailable.")
+		return nil, nil, authFailure("Signing keys are unavailable.")
 	}
 	keys := jwks.Key(tok.Headers[0].KeyID)
 	if len(keys) == 0 {
-		return nil, authFailure("Access token signature is invalid.")
+		return nil, nil, authFailure("Access token signature is invalid.")
 	}
 	var c tokenClaims
 	if err := tok.Claims(keys[0].Public().Key, &c); err != nil {
-		return nil, authFailure("Access token signature is invalid.")
+		return nil, nil, authFailure("Access token signature is invalid.")
 	}
 	now := a.now()
 	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.publicURL + "/" + c.TenantID + "/v2.0",
 		AnyAudience: jwt.Audience{oidc.GraphAppID}, Time: now}, clockSkew); err != nil || c.TenantID == "" {
-		return nil, tokenProblem(err)
+		return nil, &c, tokenProblem(err)
 	}
 	p := &principal{tenantID: c.TenantID}
 	if c.IDType == "app" {
 		app, err := a.store.GetApp(r.Context(), c.AZP)
 		if err != nil || app.TenantID != c.TenantID {
-			return nil, authFailure("Access token principal is not valid.")
+			return nil, &c, authFailure("Access token principal is not valid.")
 		}
 		p.app, p.id, p.name = true, app.ClientID, app.DisplayName
 	} else {
 		u, err := a.store.GetUser(r.Context(), c.TenantID, c.ObjectID)
 		if err != nil || !u.AccountEnabled {
-			return nil, authFailure("Access token principal is not valid.")
+			return nil, &c, authFailure("Access token principal is not valid.")
 		}
 		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom) {
-			return nil, authFailure("Access token has been revoked.")
+			return nil, &c, authFailure("Access token has been revoked.")
 		}
 		p.id, p.upn, p.name, p.user = u.ID, u.UserPrincipalName, u.DisplayName, u
 	}
 	assignments, err := a.store.ListRoleAssignments(r.Context(), p.tenantID, p.id)
 	if err != nil {
-		return nil, authFailure("Roles are unavailable.")
+		return nil, &c, authFailure("Roles are unavailable.")
 	}
 	for _, as := range assignments {
 		p.roles = append(p.roles, as.RoleDefinitionID)
 	}
-	return p, nil
+	return p, &c, nil
 }
 
 func tokenProblem(err error) error {
@@ -122,4 +138,39 @@ func tokenProblem(err error) error {
 // refused too, which costs a user at most one second.
 func RevocationTime(now time.Time) time.Time {
 	return now.UTC().Truncate(time.Second).Add(time.Second)
+}
+
+func (a *API) auditRefusedToken(r *http.Request, c *tokenClaims, err error) {
+	// One record per token: replaying an expired token must not turn into a
+	// stream of durable writes.
+	if c.TenantID == "" || !a.refused.firstTime(c.TokenID) {
+		return
+	}
+	who := &principal{tenantID: c.TenantID, id: c.ObjectID, app: c.IDType == "app"}
+	if who.app {
+		who.id = c.AZP
+	}
+	a.audit(r, who, auditEntry{category: "Authentication", activity: "Admin API call refused", operation: r.Method,
+		failure: err.Error(), targets: []auditTarget{{ID: r.URL.Path, Type: "Resource", DisplayName: r.Method + " " + r.URL.Path}}})
+}
+
+// seenSet remembers up to max recent keys; when full it forgets them all
+// (a few duplicate audit records are better than unbounded memory).
+type seenSet struct {
+	mu   sync.Mutex
+	keys map[string]struct{}
+	max  int
+}
+
+func (s *seenSet) firstTime(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[key]; ok {
+		return false
+	}
+	if s.keys == nil || len(s.keys) >= s.max {
+		s.keys = make(map[string]struct{})
+	}
+	s.keys[key] = struct{}{}
+	return true
 }
