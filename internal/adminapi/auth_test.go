@@ -136,4 +136,3 @@ func TestExpiredAndMisaddressedTokensRefusedAndAudited(t *testing.T) {
 		t.Fatalf("a forged token was audited in the tenant it claims: %d records", n)
 	}
 }
-
