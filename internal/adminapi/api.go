@@ -78,6 +78,11 @@ func New(c Config) *API {
 		"POST /v1.0/roleManagement/directory/roleAssignments":                                      a.createRoleAssignment,
 		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":                               a.deleteRoleAssignment,
 		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
+		"GET /v1.0/portcullis/lockoutPolicy":                                                       a.getPolicy,
+		"PATCH /v1.0/portcullis/lockoutPolicy":                                                     a.patchPolicy,
+		"GET /v1.0/portcullis/ipBlocks":                                                            a.listBlocks,
+		"POST /v1.0/portcullis/ipBlocks":                                                           a.createBlock,
+		"DELETE /v1.0/portcullis/ipBlocks/{id}":                                                    a.deleteBlock,
 		"GET /v1.0/portcullis/users/{id}/lockout":                                                  a.getLockout,
 		"POST /v1.0/portcullis/users/{id}/lockout/unlock":                                          a.unlock,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -342,4 +343,55 @@ func issuedAt(t *testing.T, token string) time.Time {
 		t.Fatal(err)
 	}
 	return time.Unix(c.IAT, 0)
+}
+
+// TestAdminIPBlocksAndPolicy: a Security Operator blocks an address through
+// the API and sign-ins from it are refused at once with AADSTS50053; a
+// Security Reader sees the block but cannot lift it; the operator lifts it.
+// A Security Administrator's policy change applies to the next attempt.
+func TestAdminIPBlocksAndPolicy(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	_, opTok := ts.withRole("secop", rbac.SecurityOperator)
+	_, readerTok := ts.withRole("secreader", rbac.SecurityReader)
+	_, adminTok := ts.withRole("secadmin", rbac.SecurityAdministrator)
+	from := []string{"X-Forwarded-For", "203.0.113.45"}
+
+	created := ts.api("POST", "/v1.0/portcullis/ipBlocks", opTok, `{"prefix":"203.0.113.0/24","reason":"spray from this range"}`)
+	id, _ := created.body["id"].(string)
+	if created.status != http.StatusCreated || id == "" {
+		t.Fatalf("block: %d %s", created.status, created.raw)
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), from...); r.errorCode() != 50053 {
+		t.Fatalf("sign-in from the blocked range: %d %s", r.status, r.raw)
+	}
+	list := ts.api("GET", "/v1.0/portcullis/ipBlocks?$filter="+url.QueryEscape("active eq true"), readerTok, "")
+	if values, _ := list.body["value"].([]any); list.status != http.StatusOK || len(values) != 1 {
+		t.Fatalf("reader's list: %d %s", list.status, list.raw)
+	}
+	if r := ts.api("DELETE", "/v1.0/portcullis/ipBlocks/"+id, readerTok, ""); r.status != http.StatusForbidden {
+		t.Fatalf("reader lifting a block: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("DELETE", "/v1.0/portcullis/ipBlocks/"+id+"?reason=false+positive", opTok, ""); r.status != http.StatusNoContent {
+		t.Fatalf("operator lifting the block: %d %s", r.status, r.raw)
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), from...); r.status != http.StatusOK {
+		t.Fatalf("sign-in after the block was lifted: %d %s", r.status, r.raw)
+	}
+
+	bad := ts.api("PATCH", "/v1.0/portcullis/lockoutPolicy", adminTok, `{"lockoutThreshold":0,"familiarNetworkDays":400}`)
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.raw, "threshold") || !strings.Contains(bad.raw, "familiar_network_days") {
+		t.Fatalf("invalid policy: %d %s", bad.status, bad.raw)
+	}
+	if r := ts.api("PATCH", "/v1.0/portcullis/lockoutPolicy", readerTok, `{"lockoutThreshold":1}`); r.status != http.StatusForbidden {
+		t.Fatalf("reader changing the policy: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("PATCH", "/v1.0/portcullis/lockoutPolicy", adminTok, `{"lockoutThreshold":1}`); r.status != http.StatusOK ||
+		r.body["lockoutThreshold"] != float64(1) {
+		t.Fatalf("policy change: %d %s", r.status, r.raw)
+	}
+	victim := ts.addUser("victim@contoso.test", "Victim", adminTestPassword, true)
+	ts.token(passwordForm(victim.UserPrincipalName, "wrong-1"), "X-Forwarded-For", "198.51.100.9")
+	if r := ts.token(passwordForm(victim.UserPrincipalName, "wrong-2"), "X-Forwarded-For", "198.51.100.9"); r.errorCode() != 50053 {
+		t.Fatalf("threshold 1 not applied at once: %d %s", r.status, r.raw)
+	}
 }

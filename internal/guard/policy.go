@@ -202,3 +202,11 @@ func (g *Guard) lastSuccessFrom(ctx context.Context, tenantID, userID, network s
 	}
 	return last, err
 }
+
+// ForgetPolicy drops the tenant's cached policy after this process changed
+// it, so the change applies to the next attempt.
+func (g *Guard) ForgetPolicy(tenantID string) {
+	g.policies.mu.Lock()
+	delete(g.policies.entries, tenantID)
+	g.policies.mu.Unlock()
+}

@@ -30,6 +30,11 @@ var Routes = []Route{
 	{"DELETE", "/v1.0/roleManagement/directory/roleAssignments/{id}", RolesAssign, false, "Remove a role assignment."},
 	{"GET", "/v1.0/auditLogs/directoryAudits", AuditRead, false, "List the audit log."},
 	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},
+	{"GET", "/v1.0/portcullis/lockoutPolicy", LockoutPolicyRead, false, "The tenant's smart lockout policy."},
+	{"PATCH", "/v1.0/portcullis/lockoutPolicy", LockoutPolicyWrite, false, "Change the smart lockout policy."},
+	{"GET", "/v1.0/portcullis/ipBlocks", IPProtectionRead, false, "IP block records ($filter=active eq true for those in force)."},
+	{"POST", "/v1.0/portcullis/ipBlocks", IPProtectionWrite, false, "Block an address or prefix."},
+	{"DELETE", "/v1.0/portcullis/ipBlocks/{id}", IPProtectionWrite, false, "Revoke a block (automatic or administrative)."},
 	{"POST", "/v1.0/portcullis/users/{id}/lockout/unlock", LockoutUnlock, true, "Unlock a user (every source class)."},
 }
 

@@ -1,0 +1,215 @@
+package adminapi
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// lockoutPolicy is the tenant's smart lockout policy, named like Entra's
+// password protection settings (seconds, not Go durations).
+type lockoutPolicy struct {
+	LockoutThreshold             int  `json:"lockoutThreshold"`
+	LockoutDurationInSeconds     int  `json:"lockoutDurationInSeconds"`
+	MaxLockoutDurationInSeconds  int  `json:"maxLockoutDurationInSeconds"`
+	ObservationWindowInSeconds   int  `json:"observationWindowInSeconds"`
+	FamiliarNetworkDays          int  `json:"familiarNetworkDays"`
+	DeviceCookieLockoutThreshold int  `json:"deviceCookieLockoutThreshold"`
+	IsTenantOverride             bool `json:"isTenantOverride"`
+}
+
+func toPolicy(p store.LockoutPolicy, override bool) lockoutPolicy {
+	return lockoutPolicy{LockoutThreshold: p.Threshold, LockoutDurationInSeconds: int(p.Duration / time.Second),
+		MaxLockoutDurationInSeconds: int(p.MaxDuration / time.Second), ObservationWindowInSeconds: int(p.ObservationWindow / time.Second),
+		FamiliarNetworkDays: p.FamiliarNetworkDays, DeviceCookieLockoutThreshold: p.DeviceCookieThreshold, IsTenantOverride: override}
+}
+
+func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, p *principal) {
+	eff, err := a.guard.Policy(r.Context(), p.tenantID)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	_, err = a.store.GetLockoutPolicy(r.Context(), p.tenantID)
+	httpx.WriteJSON(w, http.StatusOK, toPolicy(eff, err == nil))
+}
+
+type patchPolicyRequest struct {
+	LockoutThreshold             *int `json:"lockoutThreshold"`
+	LockoutDurationInSeconds     *int `json:"lockoutDurationInSeconds"`
+	MaxLockoutDurationInSeconds  *int `json:"maxLockoutDurationInSeconds"`
+	ObservationWindowInSeconds   *int `json:"observationWindowInSeconds"`
+	FamiliarNetworkDays          *int `json:"familiarNetworkDays"`
+	DeviceCookieLockoutThreshold *int `json:"deviceCookieLockoutThreshold"`
+}
+
+// patchPolicy changes the given fields, validates the whole policy (every
+// problem reported at once) and stores it as the tenant's override.
+func (a *API) patchPolicy(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req patchPolicyRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	old, err := a.guard.Policy(r.Context(), p.tenantID)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	next := old
+	seconds := func(v *int, d *time.Duration) {
+		if v != nil {
+			*d = time.Duration(*v) * time.Second
+		}
+	}
+	setInt := func(v *int, dst *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt(req.LockoutThreshold, &next.Threshold)
+	seconds(req.LockoutDurationInSeconds, &next.Duration)
+	seconds(req.MaxLockoutDurationInSeconds, &next.MaxDuration)
+	seconds(req.ObservationWindowInSeconds, &next.ObservationWindow)
+	setInt(req.FamiliarNetworkDays, &next.FamiliarNetworkDays)
+	setInt(req.DeviceCookieLockoutThreshold, &next.DeviceCookieThreshold)
+	if err := guard.ValidatePolicy(next); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid lockout policy: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		return
+	}
+	if err := a.store.SetLockoutPolicy(r.Context(), p.tenantID, next); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.guard.ForgetPolicy(p.tenantID)
+	before, after := toPolicy(old, true), toPolicy(next, true)
+	a.audit(r, p, auditEntry{category: "Policy", activity: "Update lockout policy", operation: "Update",
+		targets:  []auditTarget{{ID: p.tenantID, DisplayName: "Smart lockout policy", Type: "Policy"}},
+		modified: policyChanges(before, after)})
+	httpx.WriteJSON(w, http.StatusOK, after)
+}
+
+func policyChanges(a, b lockoutPolicy) []modifiedProperty {
+	pairs := []struct {
+		name string
+		x, y int
+	}{{"LockoutThreshold", a.LockoutThreshold, b.LockoutThreshold},
+		{"LockoutDurationInSeconds", a.LockoutDurationInSeconds, b.LockoutDurationInSeconds},
+		{"MaxLockoutDurationInSeconds", a.MaxLockoutDurationInSeconds, b.MaxLockoutDurationInSeconds},
+		{"ObservationWindowInSeconds", a.ObservationWindowInSeconds, b.ObservationWindowInSeconds},
+		{"FamiliarNetworkDays", a.FamiliarNetworkDays, b.FamiliarNetworkDays},
+		{"DeviceCookieLockoutThreshold", a.DeviceCookieLockoutThreshold, b.DeviceCookieLockoutThreshold}}
+	out := []modifiedProperty{}
+	for _, p := range pairs {
+		if p.x != p.y {
+			out = append(out, modifiedProperty{DisplayName: p.name, OldValue: strconv.Itoa(p.x), NewValue: strconv.Itoa(p.y)})
+		}
+	}
+	return out
+}
+
+func (a *API) listBlocks(w http.ResponseWriter, r *http.Request, _ *principal) {
+	active := false
+	if f := r.URL.Query().Get("$filter"); f != "" {
+		if strings.TrimSpace(f) != "active eq true" {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Unsupported $filter: only active eq true is supported.")
+			return
+		}
+		active = true
+	}
+	blocks, err := a.store.ListIPBlocks(r.Context(), active, a.now())
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	if blocks == nil {
+		blocks = []store.IPBlock{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, collection[store.IPBlock]{Context: a.odataContext("portcullis/ipBlocks"), Value: blocks})
+}
+
+type createBlockRequest struct {
+	Prefix          string `json:"prefix"`
+	Reason          string `json:"reason"`
+	ExpiresDateTime string `json:"expiresDateTime"`
+}
+
+func (a *API) createBlock(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req createBlockRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	prefix, err := parsePrefixOrAddr(req.Prefix)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "prefix: "+err.Error())
+		return
+	}
+	var expires time.Time
+	if req.ExpiresDateTime != "" {
+		if expires, err = time.Parse(time.RFC3339, req.ExpiresDateTime); err != nil || !expires.After(a.now()) {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "expiresDateTime must be a future RFC 3339 time.")
+			return
+		}
+	}
+	if strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 500 {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "reason is required (at most 500 characters).")
+		return
+	}
+	b, err := a.guard.BlockIP(r.Context(), prefix, req.Reason, principalName(p), expires)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.audit(r, p, auditEntry{category: "IPProtection", activity: "Block IP address", operation: "Add",
+		targets: []auditTarget{{ID: b.ID, DisplayName: b.Prefix, Type: "IPBlock"}}, details: []keyValue{{Key: "reason", Value: req.Reason}}})
+	w.Header().Set("Location", a.publicURL+"/v1.0/portcullis/ipBlocks/"+b.ID)
+	httpx.WriteJSON(w, http.StatusCreated, b)
+}
+
+func (a *API) deleteBlock(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	reason := r.URL.Query().Get("reason")
+	err := a.guard.UnblockIP(r.Context(), id, principalName(p), reason)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, http.StatusNotFound, codeNotFound, "IP block '"+id+"' does not exist.")
+		return
+	}
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.audit(r, p, auditEntry{category: "IPProtection", activity: "Unblock IP address", operation: "Delete",
+		targets: []auditTarget{{ID: id, Type: "IPBlock"}}, details: []keyValue{{Key: "reason", Value: reason}}})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// parsePrefixOrAddr accepts "203.0.113.7" or "203.0.113.0/24".
+func parsePrefixOrAddr(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		return p.Masked(), nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	addr = addr.Unmap()
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}
+
+func principalName(p *principal) string {
+	if p.app {
+		return "app:" + p.id
+	}
+	return p.upn
+}
