@@ -69,6 +69,7 @@ func New(c Config) *API {
 	a.handlers = map[string]handler{
 		"GET /v1.0/me":                               a.getMe,
 		"GET /v1.0/users":                            a.listUsers,
+		"POST /v1.0/users":                           a.createUser,
 		"GET /v1.0/users/{id}":                       a.getUser,
 		"PATCH /v1.0/users/{id}":                     a.patchUser,
 		"POST /v1.0/users/{id}/revokeSignInSessions": a.revokeSessions,

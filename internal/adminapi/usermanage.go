@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -168,4 +169,65 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, p *principal
 			OldValue: "", NewValue: "true"}}})
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"newPassword": temp})
+}
+
+type passwordProfile struct {
+	Password                      string `json:"password"`
+	ForceChangePasswordNextSignIn *bool  `json:"forceChangePasswordNextSignIn"`
+}
+
+type createUserRequest struct {
+	ODataType         string           `json:"@odata.type"`
+	AccountEnabled    *bool            `json:"accountEnabled"`
+	DisplayName       string           `json:"displayName"`
+	UserPrincipalName string           `json:"userPrincipalName"`
+	MailNickname      string           `json:"mailNickname"` // Graph requires it; Portcullis has no mailboxes
+	Mail              string           `json:"mail"`
+	PasswordProfile   *passwordProfile `json:"passwordProfile"`
+}
+
+// createUser is Graph's POST /users: the password policy applies, and the
+// password must be changed at first sign-in unless the body says otherwise.
+func (a *API) createUser(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req createUserRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	if req.AccountEnabled == nil || req.PasswordProfile == nil || req.PasswordProfile.Password == "" {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest,
+			"accountEnabled, displayName, userPrincipalName and passwordProfile.password are required.")
+		return
+	}
+	tenant, err := a.store.GetTenant(r.Context(), p.tenantID)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	force := true
+	if req.PasswordProfile.ForceChangePasswordNextSignIn != nil {
+		force = *req.PasswordProfile.ForceChangePasswordNextSignIn
+	}
+	u, err := a.dir.AddUser(r.Context(), tenant, directory.NewUser{UserPrincipalName: req.UserPrincipalName,
+		DisplayName: req.DisplayName, Mail: req.Mail, Password: req.PasswordProfile.Password,
+		AccountEnabled: *req.AccountEnabled, ForceChangePasswordNextSignIn: force})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, r, http.StatusConflict, codeConflict, "Another object with the same value for property userPrincipalName or mail already exists.")
+		return
+	case errors.Is(err, directory.ErrInvalid), errors.Is(err, directory.ErrInvalidName):
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	case err != nil:
+		a.internal(w, r, err)
+		return
+	}
+	a.audit(r, p, auditEntry{category: "UserManagement", activity: "Add user", operation: "Add",
+		targets: []auditTarget{userTarget(u)}, modified: []modifiedProperty{
+			{DisplayName: "AccountEnabled", NewValue: strconv.FormatBool(u.AccountEnabled)},
+			{DisplayName: "ForceChangePasswordNextSignIn", NewValue: strconv.FormatBool(force)}}})
+	g := toGraphUser(u)
+	g.Context = a.odataContext("users/$entity")
+	w.Header().Set("Location", a.publicURL+"/v1.0/users/"+u.ID)
+	w.Header().Set("ETag", etagOf(u))
+	httpx.WriteJSON(w, http.StatusCreated, g)
 }

@@ -395,3 +395,36 @@ func TestAdminIPBlocksAndPolicy(t *testing.T) {
 		t.Fatalf("threshold 1 not applied at once: %d %s", r.status, r.raw)
 	}
 }
+
+// TestAdminCreateUser: a User Administrator creates a user in Graph's shape;
+// the password policy, the verified domains and uniqueness are enforced with
+// Graph errors; the new user must change the password at first sign-in.
+func TestAdminCreateUser(t *testing.T) {
+	ts := startServer(t, nil)
+	_, tok := ts.withRole("useradmin", rbac.UserAdministrator)
+	body := func(upn, pw string) string {
+		return fmt.Sprintf(`{"accountEnabled":true,"displayName":"New Person","mailNickname":"newperson",`+
+			`"userPrincipalName":%q,"passwordProfile":{"password":%q}}`, upn, pw)
+	}
+	r := ts.api("POST", "/v1.0/users", tok, body("new.person@contoso.test", "Granite-Meadow-5812!"))
+	if r.status != http.StatusCreated || r.body["userPrincipalName"] != "new.person@contoso.test" || r.header.Get("Location") == "" {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	if s := ts.token(passwordForm("new.person@contoso.test", "Granite-Meadow-5812!")); s.errorCode() != 50055 {
+		t.Fatalf("first sign-in must change the password: %d %s", s.status, s.raw)
+	}
+	for name, c := range map[string]struct {
+		body   string
+		status int
+	}{
+		"duplicate":       {body("new.person@contoso.test", "Granite-Meadow-5812!"), http.StatusConflict},
+		"weak password":   {body("weak@contoso.test", "password1"), http.StatusBadRequest},
+		"foreign domain":  {body("someone@fabrikam.test", "Granite-Meadow-5812!"), http.StatusBadRequest},
+		"unknown field":   {`{"accountEnabled":true,"displayName":"X","userPrincipalName":"x@contoso.test","passwordProfile":{"password":"Granite-Meadow-5812!"},"shoeSize":9}`, http.StatusBadRequest},
+		"missing profile": {`{"accountEnabled":true,"displayName":"X","userPrincipalName":"x@contoso.test"}`, http.StatusBadRequest},
+	} {
+		if r := ts.api("POST", "/v1.0/users", tok, c.body); r.status != c.status || graphCode(r) == "" {
+			t.Errorf("%s: %d %s, want %d with a Graph error", name, r.status, r.raw, c.status)
+		}
+	}
+}

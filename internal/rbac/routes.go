@@ -19,6 +19,7 @@ type Route struct {
 var Routes = []Route{
 	{"GET", "/v1.0/me", "", false, "The caller's own user (any signed-in administrator or user)."},
 	{"GET", "/v1.0/users", UsersRead, false, "List users ($filter, $top, paging)."},
+	{"POST", "/v1.0/users", UsersWrite, false, "Create a user (the password policy applies)."},
 	{"GET", "/v1.0/users/{id}", UsersRead, false, "Get a user by object ID or UPN."},
 	{"PATCH", "/v1.0/users/{id}", UsersWrite, true, "Update displayName or accountEnabled (If-Match honoured)."},
 	{"POST", "/v1.0/users/{id}/revokeSignInSessions", UsersRevokeSessions, true, "Invalidate every token issued to the user so far."},
