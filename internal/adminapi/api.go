@@ -71,6 +71,7 @@ func New(c Config) *API {
 		"GET /v1.0/users":                            a.listUsers,
 		"POST /v1.0/users":                           a.createUser,
 		"GET /v1.0/users/{id}":                       a.getUser,
+		"DELETE /v1.0/users/{id}":                    a.deleteUser,
 		"PATCH /v1.0/users/{id}":                     a.patchUser,
 		"POST /v1.0/users/{id}/revokeSignInSessions": a.revokeSessions,
 		"POST /v1.0/users/{id}/authentication/methods/" + rbac.PasswordMethodID + "/resetPassword": a.resetPassword,

@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
@@ -230,4 +231,41 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	w.Header().Set("Location", a.publicURL+"/v1.0/users/"+u.ID)
 	w.Header().Set("ETag", etagOf(u))
 	httpx.WriteJSON(w, http.StatusCreated, g)
+}
+
+// deleteUser removes a user the caller may manage. Nobody deletes
+// themselves, and the tenant's last Global Administrator stays.
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, p *principal) {
+	u, ok := a.userFromPath(w, r, p)
+	if !ok {
+		return
+	}
+	if u.ID == p.id {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "You cannot delete your own account.")
+		return
+	}
+	target := userTarget(u)
+	if !a.mayManage(w, r, p, u.ID, "Delete user", target) {
+		return
+	}
+	all, err := a.store.ListRoleAssignments(r.Context(), p.tenantID, "")
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	for i := range all {
+		if all[i].PrincipalID == u.ID && all[i].RoleDefinitionID == rbac.GlobalAdministrator && a.lastGlobalAdmin(all, &all[i]) {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest,
+				"This user is the last Global Administrator: assign another Global Administrator first.")
+			return
+		}
+	}
+	if err := a.store.DeleteUser(r.Context(), p.tenantID, u.ID); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.changed(u)
+	a.audit(r, p, auditEntry{category: "UserManagement", activity: "Delete user", operation: "Delete",
+		targets: []auditTarget{target}})
+	w.WriteHeader(http.StatusNoContent)
 }

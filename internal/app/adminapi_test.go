@@ -97,6 +97,9 @@ func TestAdminRBACMatrix(t *testing.T) {
 				body = fmt.Sprintf(`{"principalId":%q,"roleDefinitionId":%q,"directoryScopeId":"/"}`, target.ID, rbac.ReportsReader)
 			case "DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":
 				path = strings.ReplaceAll(route.Pattern, "{id}", uuid.NewString())
+			case "DELETE /v1.0/users/{id}": // a fresh victim each time: the target is needed by later routes
+				victim := ts.addUser(uuid.NewString()[:8]+"@contoso.test", "Victim", adminTestPassword, true)
+				path = strings.ReplaceAll(route.Pattern, "{id}", victim.ID)
 			}
 			r := ts.api(route.Method, path, c.token, body)
 			want := route.Permission == "" || rbac.Allowed(c.roles, route.Permission)
@@ -426,5 +429,36 @@ func TestAdminCreateUser(t *testing.T) {
 		if r := ts.api("POST", "/v1.0/users", tok, c.body); r.status != c.status || graphCode(r) == "" {
 			t.Errorf("%s: %d %s, want %d with a Graph error", name, r.status, r.raw, c.status)
 		}
+	}
+}
+
+// TestAdminDeleteUser: a deleted user can no longer sign in and their token
+// stops working; nobody deletes themselves or the last Global Administrator.
+func TestAdminDeleteUser(t *testing.T) {
+	ts := startServer(t, nil)
+	uaUser, uaTok := ts.withRole("useradmin", rbac.UserAdministrator)
+	leaver, leaverTok := ts.withRole("leaver")
+	if r := ts.api("DELETE", "/v1.0/users/"+leaver.ID, uaTok, ""); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	if r := ts.token(passwordForm(leaver.UserPrincipalName, adminTestPassword)); r.status == http.StatusOK {
+		t.Fatalf("deleted user signed in: %s", r.raw)
+	}
+	if r := ts.api("GET", "/v1.0/me", leaverTok, ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("deleted user's token: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("DELETE", "/v1.0/users/"+uaUser.ID, uaTok, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("deleting yourself: %d %s", r.status, r.raw)
+	}
+	ga, gaTok := ts.withRole("onlyga", rbac.GlobalAdministrator)
+	admin, err := ts.srv.Store().UserByLogin(context.Background(), ts.tenant.ID, "admin@contoso.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.api("DELETE", "/v1.0/users/"+admin.ID, gaTok, ""); r.status != http.StatusNoContent {
+		t.Fatalf("deleting one of two Global Administrators: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("DELETE", "/v1.0/users/"+ga.ID, uaTok, ""); r.status != http.StatusForbidden {
+		t.Fatalf("a User Administrator deleting a Global Administrator: %d %s", r.status, r.raw)
 	}
 }

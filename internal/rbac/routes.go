@@ -21,6 +21,7 @@ var Routes = []Route{
 	{"GET", "/v1.0/users", UsersRead, false, "List users ($filter, $top, paging)."},
 	{"POST", "/v1.0/users", UsersWrite, false, "Create a user (the password policy applies)."},
 	{"GET", "/v1.0/users/{id}", UsersRead, false, "Get a user by object ID or UPN."},
+	{"DELETE", "/v1.0/users/{id}", UsersWrite, true, "Delete a user (not yourself, not the last Global Administrator)."},
 	{"PATCH", "/v1.0/users/{id}", UsersWrite, true, "Update displayName or accountEnabled (If-Match honoured)."},
 	{"POST", "/v1.0/users/{id}/revokeSignInSessions", UsersRevokeSessions, true, "Invalidate every token issued to the user so far."},
 	{"POST", "/v1.0/users/{id}/authentication/methods/" + PasswordMethodID + "/resetPassword", UsersResetPassword, true,

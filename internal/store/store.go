@@ -164,6 +164,10 @@ type Users interface {
 	// equals prev (to the microsecond); otherwise ErrConflict. u.UpdatedAt
 	// must be later than prev.
 	UpdateUserIfUnchanged(ctx context.Context, u User, prev time.Time) error
+	// DeleteUser removes a user with its sign-in names, role assignments,
+	// familiar networks and refresh tokens; ErrNotFound when absent. The
+	// sign-in and audit logs keep their records.
+	DeleteUser(ctx context.Context, tenantID, id string) error
 }
 
 // Apps stores application registrations.

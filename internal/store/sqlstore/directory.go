@@ -258,3 +258,27 @@ func (db *DB) updateUser(ctx context.Context, u store.User, prev *time.Time) err
 	})
 	return mapErr(err, "update user")
 }
+
+// DeleteUser implements store.Users.
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpErr(err, sql.ErrNoRows)
+		}
+		for _, q := range []string{
+			`DELETE FROM role_assignments WHERE tenant_id = ? AND principal_id = ?`,
+			`DELETE FROM user_networks WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, tenantID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr(err, "delete user "+id)
+}

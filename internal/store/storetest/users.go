@@ -77,6 +77,29 @@ func Users(t *testing.T, newStore Factory) {
 	wantErr(t, s.UpdateUserIfUnchanged(ctx, newUser(tn.ID, "nobody@contoso.test"), base), store.ErrNotFound, "conditional update of unknown user")
 	alice = first
 
+	// Delete: the user and its names go; another user is untouched.
+	doomed := newUser(tn.ID, "doomed@contoso.test")
+	must(t, s.CreateUsers(ctx, doomed), "CreateUsers doomed")
+	must(t, s.CreateRoleAssignment(ctx, store.RoleAssignment{ID: newID(), TenantID: tn.ID, PrincipalID: doomed.ID,
+		RoleDefinitionID: "729827e3-9c14-49f7-bb1b-9608f156bbb8", DirectoryScopeID: "/", CreatedAt: base}), "assign doomed")
+	must(t, s.TouchNetwork(ctx, tn.ID, doomed.ID, "203.0.113.0/24", base), "TouchNetwork doomed")
+	wantErr(t, s.DeleteUser(ctx, "other-tenant", doomed.ID), store.ErrNotFound, "delete from another tenant")
+	must(t, s.DeleteUser(ctx, tn.ID, doomed.ID), "DeleteUser")
+	_, err = s.GetUser(ctx, tn.ID, doomed.ID)
+	wantErr(t, err, store.ErrNotFound, "deleted user")
+	_, err = s.UserByLogin(ctx, tn.ID, "doomed@contoso.test")
+	wantErr(t, err, store.ErrNotFound, "deleted user's name")
+	if left, _ := s.ListRoleAssignments(ctx, tn.ID, doomed.ID); len(left) != 0 {
+		t.Fatalf("deleted user's role assignments remain: %+v", left)
+	}
+	if nets, _ := s.RecentNetworks(ctx, tn.ID, doomed.ID, time.Time{}, 10); len(nets) != 0 {
+		t.Fatalf("deleted user's networks remain: %+v", nets)
+	}
+	wantErr(t, s.DeleteUser(ctx, tn.ID, doomed.ID), store.ErrNotFound, "deleting twice")
+	if _, err := s.GetUser(ctx, tn.ID, alice.ID); err != nil {
+		t.Fatalf("another user after a delete: %v", err)
+	}
+
 	page1, err := s.ListUsers(ctx, tn.ID, "", 2)
 	must(t, err, "ListUsers")
 	page2, err := s.ListUsers(ctx, tn.ID, page1[len(page1)-1].LoginKey, 2)
