@@ -79,6 +79,8 @@ func New(c Config) *API {
 		"GET /v1.0/roleManagement/directory/roleAssignments":                                       a.listRoleAssignments,
 		"POST /v1.0/roleManagement/directory/roleAssignments":                                      a.createRoleAssignment,
 		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":                               a.deleteRoleAssignment,
+		"GET /v1.0/applications":                                                                   a.listApps,
+		"GET /v1.0/applications/{id}":                                                              a.getApp,
 		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                                                       a.getPolicy,
 		"PATCH /v1.0/portcullis/lockoutPolicy":                                                     a.patchPolicy,

@@ -462,3 +462,25 @@ func TestAdminDeleteUser(t *testing.T) {
 		t.Fatalf("a User Administrator deleting a Global Administrator: %d %s", r.status, r.raw)
 	}
 }
+
+// TestAdminApplications: a Cloud Application Administrator reads app
+// registrations in Graph's shape; secrets never appear, only their hints.
+func TestAdminApplications(t *testing.T) {
+	ts := startServer(t, nil)
+	_, tok := ts.withRole("cloudappadmin", rbac.CloudApplicationAdministrator)
+	list := ts.api("GET", "/v1.0/applications", tok, "")
+	if list.status != http.StatusOK || !strings.Contains(list.raw, `"displayName":"Payroll"`) || strings.Contains(list.raw, ts.secret) {
+		t.Fatalf("applications: %d %s", list.status, list.raw)
+	}
+	one := ts.api("GET", "/v1.0/applications/"+ts.conf.ClientID, tok, "")
+	creds, _ := one.body["passwordCredentials"].([]any)
+	if one.status != http.StatusOK || one.body["appId"] != ts.conf.ClientID || len(creds) != 1 {
+		t.Fatalf("application: %d %s", one.status, one.raw)
+	}
+	if hint := creds[0].(map[string]any)["hint"].(string); hint == "" || !strings.HasPrefix(ts.secret, hint) {
+		t.Fatalf("secret hint %q does not start the secret", hint)
+	}
+	if r := ts.api("GET", "/v1.0/applications/"+uuid.NewString(), tok, ""); r.status != http.StatusNotFound {
+		t.Fatalf("unknown application: %d %s", r.status, r.raw)
+	}
+}

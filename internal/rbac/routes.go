@@ -30,6 +30,8 @@ var Routes = []Route{
 	{"GET", "/v1.0/roleManagement/directory/roleAssignments", RolesRead, false, "List role assignments."},
 	{"POST", "/v1.0/roleManagement/directory/roleAssignments", RolesAssign, false, "Assign a role."},
 	{"DELETE", "/v1.0/roleManagement/directory/roleAssignments/{id}", RolesAssign, false, "Remove a role assignment."},
+	{"GET", "/v1.0/applications", AppsRead, false, "List app registrations (secrets never shown, only their hints)."},
+	{"GET", "/v1.0/applications/{id}", AppsRead, false, "Get an app registration by its app (client) ID."},
 	{"GET", "/v1.0/auditLogs/directoryAudits", AuditRead, false, "List the audit log."},
 	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},
 	{"GET", "/v1.0/portcullis/lockoutPolicy", LockoutPolicyRead, false, "The tenant's smart lockout policy."},
