@@ -484,3 +484,53 @@ func TestAdminApplications(t *testing.T) {
 		t.Fatalf("unknown application: %d %s", r.status, r.raw)
 	}
 }
+
+// TestAdminNamedLocations: a Security Administrator adds a trusted range in
+// Graph's shape and the very next sign-in from it is matched; bad shapes and
+// duplicate names are refused; a Security Operator may not whitelist.
+func TestAdminNamedLocations(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	_, adminTok := ts.withRole("secadmin", rbac.SecurityAdministrator)
+	_, opTok := ts.withRole("secop", rbac.SecurityOperator)
+	const office = `{"@odata.type":"#microsoft.graph.ipNamedLocation","displayName":"Head office","isTrusted":true,` +
+		`"ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"203.0.113.0/24"}]}`
+	if r := ts.api("POST", "/v1.0/identity/conditionalAccess/namedLocations", opTok, office); r.status != http.StatusForbidden {
+		t.Fatalf("Security Operator adding a trusted location: %d %s", r.status, r.raw)
+	}
+	created := ts.api("POST", "/v1.0/identity/conditionalAccess/namedLocations", adminTok, office)
+	id, _ := created.body["id"].(string)
+	if created.status != http.StatusCreated || id == "" || created.body["isTrusted"] != true {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	r := ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "203.0.113.5", "client-request-id", corr(7100))
+	if r.status != http.StatusOK {
+		t.Fatalf("sign-in from the office: %d %s", r.status, r.raw)
+	}
+	matched := false
+	for _, m := range ts.signInByCorrelation(corr(7100)).Protection.IPMatches {
+		matched = matched || m.Name == "Head office"
+	}
+	if !matched {
+		t.Fatalf("the new location did not match the next sign-in: %+v", ts.signInByCorrelation(corr(7100)).Protection)
+	}
+	for name, c := range map[string]struct {
+		body   string
+		status int
+	}{
+		"duplicate":    {office, http.StatusConflict},
+		"bad country":  {`{"@odata.type":"#microsoft.graph.countryNamedLocation","displayName":"X","countriesAndRegions":["Narnia"]}`, http.StatusBadRequest},
+		"mixed":        {`{"@odata.type":"#microsoft.graph.countryNamedLocation","displayName":"Y","countriesAndRegions":["NZ"],"isTrusted":true}`, http.StatusBadRequest},
+		"unknown type": {`{"@odata.type":"#microsoft.graph.somethingElse","displayName":"Z"}`, http.StatusBadRequest},
+		"bad range":    {`{"@odata.type":"#microsoft.graph.ipNamedLocation","displayName":"W","ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"300.1.2.0/24"}]}`, http.StatusBadRequest},
+	} {
+		if r := ts.api("POST", "/v1.0/identity/conditionalAccess/namedLocations", adminTok, c.body); r.status != c.status {
+			t.Errorf("%s: %d %s, want %d", name, r.status, r.raw, c.status)
+		}
+	}
+	if r := ts.api("DELETE", "/v1.0/identity/conditionalAccess/namedLocations/"+id, adminTok, ""); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("DELETE", "/v1.0/identity/conditionalAccess/namedLocations/"+id, adminTok, ""); r.status != http.StatusNotFound {
+		t.Fatalf("delete twice: %d %s", r.status, r.raw)
+	}
+}

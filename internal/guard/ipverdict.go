@@ -267,3 +267,7 @@ func (g *Guard) UnblockIP(ctx context.Context, id, by, reason string) error {
 	}
 	return g.reloadIP(ctx)
 }
+
+// RefreshIP reloads block records and named locations now, after this
+// process changed them, instead of at the next poll.
+func (g *Guard) RefreshIP(ctx context.Context) error { return g.reloadIP(ctx) }

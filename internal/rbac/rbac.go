@@ -20,22 +20,27 @@ type Permission string
 
 // The permissions, grouped by resource.
 const (
-	UsersRead            Permission = "users.read"
-	UsersWrite           Permission = "users.write" // create, update, delete, enable, disable
-	UsersResetPassword   Permission = "users.resetPassword"
-	UsersRevokeSessions  Permission = "users.revokeSessions"
-	LockoutRead          Permission = "lockout.read" // per-user lockout status
-	LockoutUnlock        Permission = "lockout.unlock"
-	LockoutPolicyRead    Permission = "lockoutPolicy.read"
-	LockoutPolicyWrite   Permission = "lockoutPolicy.write"
-	RolesRead            Permission = "roles.read"
-	RolesAssign          Permission = "roles.assign"
-	AppsRead             Permission = "applications.read"
-	AppsWrite            Permission = "applications.write"
-	SignInsRead          Permission = "signIns.read"
-	AuditRead            Permission = "directoryAudits.read"
-	IPProtectionRead     Permission = "ipProtection.read" // blocks, feeds, named locations
-	IPProtectionWrite    Permission = "ipProtection.write"
+	UsersRead           Permission = "users.read"
+	UsersWrite          Permission = "users.write" // create, update, delete, enable, disable
+	UsersResetPassword  Permission = "users.resetPassword"
+	UsersRevokeSessions Permission = "users.revokeSessions"
+	LockoutRead         Permission = "lockout.read" // per-user lockout status
+	LockoutUnlock       Permission = "lockout.unlock"
+	LockoutPolicyRead   Permission = "lockoutPolicy.read"
+	LockoutPolicyWrite  Permission = "lockoutPolicy.write"
+	RolesRead           Permission = "roles.read"
+	RolesAssign         Permission = "roles.assign"
+	AppsRead            Permission = "applications.read"
+	AppsWrite           Permission = "applications.write"
+	SignInsRead         Permission = "signIns.read"
+	AuditRead           Permission = "directoryAudits.read"
+	IPProtectionRead    Permission = "ipProtection.read" // blocks, feeds, named locations
+	IPProtectionWrite   Permission = "ipProtection.write"
+	// NamedLocationsWrite is separate from ipProtection.write: a trusted
+	// location exempts a network from every automatic and feed block, so
+	// defining one is Conditional Access administration, not incident
+	// response (a Security Operator may block, not whitelist).
+	NamedLocationsWrite  Permission = "namedLocations.write"
 	DiagnoseRead         Permission = "diagnose.read"
 	PermissionsAllRead   Permission = "*.read" // pseudo-permission: every read
 	PermissionsAllAccess Permission = "*"      // pseudo-permission: everything
@@ -45,7 +50,7 @@ const (
 var AllPermissions = []Permission{
 	UsersRead, UsersWrite, UsersResetPassword, UsersRevokeSessions, LockoutRead, LockoutUnlock,
 	LockoutPolicyRead, LockoutPolicyWrite, RolesRead, RolesAssign, AppsRead, AppsWrite,
-	SignInsRead, AuditRead, IPProtectionRead, IPProtectionWrite, DiagnoseRead,
+	SignInsRead, AuditRead, IPProtectionRead, IPProtectionWrite, NamedLocationsWrite, DiagnoseRead,
 }
 
 // Role is a directory role: Entra's display name and role template ID
@@ -98,7 +103,7 @@ var roles = []Role{
 	{ID: SecurityAdministrator, Name: "Security Administrator", Privileged: true,
 		Description: "Can manage security features: lockout policy, IP protection, named locations; reads sign-in and audit logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, LockoutPolicyWrite, IPProtectionRead,
-			IPProtectionWrite, SignInsRead, AuditRead, RolesRead, AppsRead, DiagnoseRead}},
+			IPProtectionWrite, NamedLocationsWrite, SignInsRead, AuditRead, RolesRead, AppsRead, DiagnoseRead}},
 	{ID: SecurityOperator, Name: "Security Operator",
 		Description: "Can respond to attacks: block and unblock addresses, refresh feeds; reads security information and logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, IPProtectionRead, IPProtectionWrite,
