@@ -17,6 +17,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/ipintel"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -29,6 +30,7 @@ type Config struct {
 	PublicURL string // issuer base, as the token endpoint uses it
 	Guard     *guard.Guard
 	Directory *directory.Service
+	Feeds     *ipintel.Feeds // may be nil
 	// UserChanged is told about every user the API changed, so caches
 	// elsewhere in the process (the token endpoint's) drop it at once.
 	UserChanged func(store.User)
@@ -43,6 +45,7 @@ type API struct {
 	publicURL string
 	guard     *guard.Guard
 	dir       *directory.Service
+	feeds     *ipintel.Feeds
 	changed   func(store.User)
 	logger    *slog.Logger
 	now       func() time.Time
@@ -55,7 +58,7 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 
 // New builds the API.
 func New(c Config) *API {
-	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, changed: c.UserChanged, logger: c.Logger, now: c.Now}
+	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, logger: c.Logger, now: c.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -87,6 +90,8 @@ func New(c Config) *API {
 		"GET /v1.0/identity/conditionalAccess/namedLocations":                                      a.listLocations,
 		"POST /v1.0/identity/conditionalAccess/namedLocations":                                     a.createLocation,
 		"DELETE /v1.0/identity/conditionalAccess/namedLocations/{id}":                              a.deleteLocation,
+		"GET /v1.0/portcullis/feeds":                                                               a.listFeeds,
+		"POST /v1.0/portcullis/feeds/refresh":                                                      a.refreshFeeds,
 		"GET /v1.0/portcullis/ipBlocks":                                                            a.listBlocks,
 		"POST /v1.0/portcullis/ipBlocks":                                                           a.createBlock,
 		"DELETE /v1.0/portcullis/ipBlocks/{id}":                                                    a.deleteBlock,
@@ -146,3 +151,9 @@ func (a *API) guarded(route rbac.Route, h handler) http.Handler {
 // ctxDetached keeps request values but not cancellation: an acknowledged
 // change must get its audit record even if the client hangs up.
 func ctxDetached(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
+
+// contextWithTimeout bounds work a request starts (a feed download) by d,
+// detached from the client so an impatient client cannot leave it half done.
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctxDetached(r), d)
+}

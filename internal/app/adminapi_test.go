@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -532,5 +534,46 @@ func TestAdminNamedLocations(t *testing.T) {
 	}
 	if r := ts.api("DELETE", "/v1.0/identity/conditionalAccess/namedLocations/"+id, adminTok, ""); r.status != http.StatusNotFound {
 		t.Fatalf("delete twice: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAdminFeeds: a Security Operator reads feed statuses and refreshes a
+// feed after its file changed; the new list applies to the next sign-in.
+func TestAdminFeeds(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "drop.txt")
+	if err := os.WriteFile(list, []byte("# DROP\n192.0.2.0/24 ; SBL1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.Feeds = []config.Feed{{Name: "drop", Path: list, Category: "malicious", Action: "block", Refresh: time.Hour}}
+	})
+	_, tok := ts.withRole("secop", rbac.SecurityOperator)
+	prefixes := func(r response) float64 {
+		values, _ := r.body["value"].([]any)
+		if len(values) != 1 {
+			t.Fatalf("feeds: %d %s", r.status, r.raw)
+		}
+		n, _ := values[0].(map[string]any)["prefixes"].(float64)
+		return n
+	}
+	// The first load runs in the background at start; a refresh is synchronous.
+	if r := ts.api("POST", "/v1.0/portcullis/feeds/refresh", tok, ""); prefixes(r) != 1 {
+		t.Fatalf("first refresh: %s", r.raw)
+	}
+	if r := ts.api("GET", "/v1.0/portcullis/feeds", tok, ""); prefixes(r) != 1 {
+		t.Fatalf("feeds: %s", r.raw)
+	}
+	if err := os.WriteFile(list, []byte("192.0.2.0/24\n198.51.100.0/24\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.api("POST", "/v1.0/portcullis/feeds/refresh?name=drop", tok, ""); prefixes(r) != 2 {
+		t.Fatalf("after refresh: %s", r.raw)
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "198.51.100.20"); r.errorCode() != 50053 {
+		t.Fatalf("sign-in from the newly listed range: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("POST", "/v1.0/portcullis/feeds/refresh?name=nope", tok, ""); r.status != http.StatusNotFound {
+		t.Fatalf("unknown feed: %d %s", r.status, r.raw)
 	}
 }
