@@ -138,7 +138,11 @@ func (a *API) guarded(route rbac.Route, h handler) http.Handler {
 			return
 		}
 		if route.Permission != "" && !rbac.Allowed(p.roles, route.Permission) {
-			if r.Method != http.MethodGet {
+			// One record per principal, route and minute: a principal
+			// hammering a forbidden route must not turn into a stream of
+			// durable writes.
+			key := p.id + " " + route.Method + " " + route.Pattern + " " + a.now().UTC().Format("2006-01-02T15:04")
+			if r.Method != http.MethodGet && a.refused.firstTime(key) {
 				a.auditDenied(r, p, route, "the caller's roles do not grant "+string(route.Permission))
 			}
 			writeError(w, r, http.StatusForbidden, codeDenied, "Insufficient privileges to complete the operation.")

@@ -170,8 +170,15 @@ func TestAdminEscalationRefusedAndAudited(t *testing.T) {
 	plain := ts.addUser("plain@contoso.test", "Plain", adminTestPassword, true)
 
 	self := fmt.Sprintf(`{"principalId":%q,"roleDefinitionId":%q,"directoryScopeId":"/"}`, ua.ID, rbac.GlobalAdministrator)
-	if r := ts.api("POST", "/v1.0/roleManagement/directory/roleAssignments", uaTok, self); r.status != http.StatusForbidden {
-		t.Fatalf("User Administrator making themselves Global Administrator: %d %s", r.status, r.raw)
+	minuteBefore := time.Now().UTC().Truncate(time.Minute)
+	for range 3 { // repeated: refused every time, audited once per minute
+		if r := ts.api("POST", "/v1.0/roleManagement/directory/roleAssignments", uaTok, self); r.status != http.StatusForbidden {
+			t.Fatalf("User Administrator making themselves Global Administrator: %d %s", r.status, r.raw)
+		}
+	}
+	wantRefusals := 2 // the three attempts above, then the helpdesk's
+	if !time.Now().UTC().Truncate(time.Minute).Equal(minuteBefore) {
+		wantRefusals = 3 // the attempts straddled a minute boundary: two records for them
 	}
 	if r := ts.api("POST", "/v1.0/portcullis/users/"+ga.ID+"/lockout/unlock", hdTok, ""); r.status != http.StatusForbidden {
 		t.Fatalf("Helpdesk Administrator unlocking a Global Administrator: %d %s", r.status, r.raw)
@@ -199,8 +206,8 @@ func TestAdminEscalationRefusedAndAudited(t *testing.T) {
 			}
 		}
 	}
-	if failures != 2 || unlocks != 1 {
-		t.Fatalf("audit log has %d refusals and %d unlocks, want 2 and 1: %s", failures, unlocks, audits.raw)
+	if failures != wantRefusals || unlocks != 1 {
+		t.Fatalf("audit log has %d refusals and %d unlocks, want %d and 1: %s", failures, unlocks, wantRefusals, audits.raw)
 	}
 }
 
