@@ -70,8 +70,10 @@ func (a *API) mayManage(w http.ResponseWriter, r *http.Request, p *principal, ta
 	if rbac.CanManageUser(p.roles, targetRoles) {
 		return true
 	}
-	a.audit(r, p, auditEntry{category: "UserManagement", activity: activity, operation: "Update",
-		targets: []auditTarget{target}, failure: "Insufficient privileges: the target holds a role the caller may not manage"})
+	if a.refused.firstTime(p.id + " " + activity + " " + targetID + " " + a.now().UTC().Format("2006-01-02T15:04")) {
+		a.audit(r, p, auditEntry{category: "UserManagement", activity: activity, operation: "Update",
+			targets: []auditTarget{target}, failure: "Insufficient privileges: the target holds a role the caller may not manage"})
+	}
 	writeError(w, r, http.StatusForbidden, codeDenied, "Insufficient privileges to complete the operation.")
 	return false
 }
