@@ -3,6 +3,7 @@ package adminapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -122,9 +123,9 @@ func (a *API) auditDenied(r *http.Request, p *principal, route rbac.Route, reaso
 		targets: []auditTarget{{ID: r.PathValue("id"), Type: "Resource", DisplayName: r.URL.Path}}})
 }
 
-// listAudits supports $top and $filter on initiatedBy/user/id,
-// initiatedBy/app/appId, targetResources/any(t: t/id eq '...') is not
-// supported; activityDisplayName eq '...' is.
+// listAudits supports $top and a $filter of clauses joined by "and":
+// initiatedBy/user/id, initiatedBy/app/appId, activityDisplayName and
+// targetResources/id with eq, and activityDateTime with ge or le.
 func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := store.AuditQuery{TenantID: p.tenantID}
 	top, err := parseTop(r.URL.Query().Get("$top"), defaultTop, 1000)
@@ -134,17 +135,8 @@ func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	q.Limit = top
 	if f := r.URL.Query().Get("$filter"); f != "" {
-		prop, value, ok := parseEqFilter(f)
-		switch {
-		case ok && (prop == "initiatedBy/user/id" || prop == "initiatedBy/app/appId"):
-			q.InitiatedBy = value
-		case ok && prop == "activityDisplayName":
-			q.Activity = value
-		case ok && prop == "targetResources/id":
-			q.TargetID = value
-		default:
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Unsupported $filter: use initiatedBy/user/id, "+
-				"initiatedBy/app/appId, activityDisplayName or targetResources/id with eq.")
+		if err := applyAuditFilter(&q, f); err != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 			return
 		}
 	}
@@ -158,6 +150,61 @@ func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 		out.Value = append(out.Value, row.Body)
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+var errAuditFilter = authFailure("Unsupported $filter: use clauses joined by 'and': initiatedBy/user/id, initiatedBy/app/appId, " +
+	"activityDisplayName or targetResources/id eq '…', activityDateTime ge|le <RFC 3339 time>")
+
+func applyAuditFilter(q *store.AuditQuery, filter string) error {
+	for _, clause := range splitAnd(filter) {
+		if prop, value, ok := parseEqFilter(clause); ok {
+			switch prop {
+			case "initiatedBy/user/id", "initiatedBy/app/appId":
+				q.InitiatedBy = value
+			case "activityDisplayName":
+				q.Activity = value
+			case "targetResources/id":
+				q.TargetID = value
+			default:
+				return errAuditFilter
+			}
+			continue
+		}
+		fields := strings.Fields(clause)
+		if len(fields) != 3 || fields[0] != "activityDateTime" {
+			return errAuditFilter
+		}
+		at, err := time.Parse(time.RFC3339, fields[2])
+		if err != nil {
+			return fmt.Errorf("activityDateTime: %q is not an RFC 3339 time", fields[2])
+		}
+		switch fields[1] {
+		case "ge":
+			q.Since = at
+		case "le":
+			q.Until = at
+		default:
+			return errAuditFilter
+		}
+	}
+	return nil
+}
+
+// splitAnd splits on " and " outside single-quoted strings.
+func splitAnd(s string) []string {
+	var out []string
+	inQuote, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\'':
+			inQuote = !inQuote
+		case !inQuote && strings.HasPrefix(s[i:], " and "):
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + len(" and ")
+			i += len(" and ") - 1
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
 }
 
 // decodeStrict reads a JSON body, refusing unknown fields and trailing data.

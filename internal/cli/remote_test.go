@@ -77,6 +77,18 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "Authorization_RequestDenied") {
 		t.Fatalf("helpdesk raising herself: %+v", r)
 	}
+	var audits struct {
+		Value []map[string]any `json:"value"`
+	}
+	r = execute(t, "audit", "list", "--activity", "Unlock user", "-o", "json")
+	if r.code != 1 || !strings.Contains(r.stderr, "Authorization_RequestDenied") {
+		t.Fatalf("helpdesk reading the audit log (not in her role): %+v", r)
+	}
+	t.Setenv("XDG_CONFIG_HOME", adminHome)
+	runJSON(t, &audits, "audit", "list", "--activity", "Unlock user", "--target", "bob@contoso.test", "-o", "json")
+	if len(audits.Value) != 1 || audits.Value[0]["initiatedBy"].(map[string]any)["user"].(map[string]any)["userPrincipalName"] != "alice@contoso.test" {
+		t.Fatalf("online audit list: %+v", audits.Value)
+	}
 	// --data keeps working offline even with a login stored.
 	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "--data", dir, "-o", "json")
 	if st.Locked {

@@ -68,6 +68,21 @@ func TestRolesAssignListRemove(t *testing.T) {
 	if got != "Add member to role,Remove member from role" {
 		t.Fatalf("audit log: %s", got)
 	}
+	var listed struct {
+		Value []map[string]any `json:"value"`
+	}
+	runJSON(t, &listed, "audit", "list", "--data", dir, "--target", "alice@contoso.test", "--activity", "Remove member from role", "-o", "json")
+	if len(listed.Value) != 1 || listed.Value[0]["activityDisplayName"] != "Remove member from role" {
+		t.Fatalf("audit list --target --activity: %+v", listed.Value)
+	}
+	runJSON(t, &listed, "audit", "list", "--data", dir, "--target", "admin@"+testDomain, "-o", "json")
+	if len(listed.Value) != 0 {
+		t.Fatalf("audit list for a user nobody changed: %+v", listed.Value)
+	}
+	if out, _, err := runRoot(t, nil, "audit", "list", "--data", dir); err != nil || !strings.Contains(out, "Add member to role") ||
+		!strings.Contains(out, "portcullis CLI (offline") {
+		t.Fatalf("audit list table: %v\n%s", err, out)
+	}
 }
 
 // TestRecoverRestoresGlobalAdministrator: a disabled, locked-out,
