@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -65,6 +66,10 @@ func newAppsAddCmd() *cobra.Command {
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				a, secret, err := s.dir.AddApp(ctx, s.tenant, na)
 				if err != nil {
+					return err
+				}
+				if err := auditOffline(ctx, s, adminapi.OfflineChange{Category: "ApplicationManagement", Activity: "Add application",
+					Operation: "Add", TargetID: a.ClientID, TargetName: a.DisplayName, TargetType: "Application"}); err != nil {
 					return err
 				}
 				type out struct {

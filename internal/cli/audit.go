@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
@@ -179,4 +180,20 @@ func renderAudits(w io.Writer, format string, raw []json.RawMessage) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ActivityDateTime, a.ActivityDisplayName, result, by, target)
 		}
 	})
+}
+
+// auditOffline records a change made on the data directory by this CLI.
+func auditOffline(ctx context.Context, s session, c adminapi.OfflineChange) error {
+	c.TenantID = s.tenant.ID
+	if err := adminapi.RecordOffline(ctx, s.db, osUserName(), c); err != nil {
+		return fmt.Errorf("the change was made but its audit record failed: %w", err)
+	}
+	return nil
+}
+
+// userChange is an OfflineChange about a user.
+func userChange(u store.User, activity, property, oldValue, newValue string) adminapi.OfflineChange {
+	return adminapi.OfflineChange{Category: "UserManagement", Activity: activity, Operation: "Update", TargetID: u.ID,
+		TargetName: u.DisplayName, TargetType: "User", TargetUPN: u.UserPrincipalName, Property: property,
+		OldValue: oldValue, NewValue: newValue}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 )
 
 // newBannedTermsCmd manages the tenant's custom banned password terms.
@@ -32,7 +34,14 @@ func newBannedTermsCmd() *cobra.Command {
 	update := func(change func(current []string, args []string) []string) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
-				if err := s.dir.SetBannedPasswordTerms(ctx, s.tenant, change(s.tenant.BannedPasswordTerms, args)); err != nil {
+				next := change(s.tenant.BannedPasswordTerms, args)
+				if err := s.dir.SetBannedPasswordTerms(ctx, s.tenant, next); err != nil {
+					return err
+				}
+				if err := auditOffline(ctx, s, adminapi.OfflineChange{Category: "Policy", Activity: "Update banned password terms",
+					Operation: "Update", TargetID: s.tenant.ID, TargetName: "Password protection", TargetType: "Policy",
+					Property: "BannedPasswordTermCount", OldValue: fmt.Sprint(len(s.tenant.BannedPasswordTerms)),
+					NewValue: fmt.Sprint(len(next))}); err != nil {
 					return err
 				}
 				return show(ctx, w, s)

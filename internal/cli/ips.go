@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/guard"
@@ -281,6 +282,10 @@ func newIPsBlockCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("block %s: %w", prefix, err)
 				}
+				if err := auditOffline(ctx, is.session, adminapi.OfflineChange{Category: "IPProtection", Activity: "Block IP address",
+					Operation: "Add", TargetID: b.ID, TargetName: b.Prefix, TargetType: "IPBlock", Reason: reason}); err != nil {
+					return err
+				}
 				return renderBlock(w, is.format, toBlockOut(b, time.Now()), "Blocked "+b.Prefix+".")
 			})
 		},
@@ -327,6 +332,9 @@ func runIPsUnblock(ctx context.Context, w io.Writer, is ipSession, id, reason st
 		note = fmt.Sprintf("Block %s was already revoked by %s; nothing changed.", id, before.RevokedBy)
 	} else if err := is.guard.UnblockIP(ctx, id, "cli:"+osUserName(), reason); err != nil {
 		return fmt.Errorf("unblock %s: %w", id, err)
+	} else if err := auditOffline(ctx, is.session, adminapi.OfflineChange{Category: "IPProtection", Activity: "Unblock IP address",
+		Operation: "Delete", TargetID: id, TargetName: before.Prefix, TargetType: "IPBlock", Reason: reason}); err != nil {
+		return err
 	}
 	after, err := is.db.GetIPBlock(ctx, id)
 	if err != nil {

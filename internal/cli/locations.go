@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/geo"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -196,6 +197,11 @@ func runLocationsAdd(ctx context.Context, w io.Writer, ls lockoutSession, l geo.
 		}
 		return err
 	}
+	if err := auditOffline(ctx, ls.session, adminapi.OfflineChange{Category: "Policy", Activity: "Add named location",
+		Operation: "Add", TargetID: sl.ID, TargetName: sl.DisplayName, TargetType: "NamedLocation",
+		Property: "Definition", NewValue: strings.Join(append(sl.CIDRs, sl.Countries...), ",") + map[bool]string{true: " trusted"}[sl.Trusted]}); err != nil {
+		return err
+	}
 	out := fromStoredLocation(sl)
 	return render(w, ls.format, out, func(tw io.Writer) {
 		locationsTable(tw, []locationOut{out})
@@ -232,6 +238,10 @@ func runLocationsRemove(ctx context.Context, w io.Writer, ls lockoutSession, ref
 			"(and restart the server)", found.Name)
 	}
 	if err := ls.db.DeleteNamedLocation(ctx, ls.tenant.ID, found.ID); err != nil {
+		return err
+	}
+	if err := auditOffline(ctx, ls.session, adminapi.OfflineChange{Category: "Policy", Activity: "Delete named location",
+		Operation: "Delete", TargetID: found.ID, TargetName: found.Name, TargetType: "NamedLocation"}); err != nil {
 		return err
 	}
 	out := *found

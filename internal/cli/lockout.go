@@ -127,8 +127,14 @@ func newLockoutPolicySetCmd() *cobra.Command {
 				if err := guard.ValidatePolicy(p); err != nil {
 					return fmt.Errorf("invalid lockout policy, nothing changed:\n%w", err)
 				}
+				old, _, _ := effectivePolicy(ctx, ls)
 				if err := ls.db.SetLockoutPolicy(ctx, ls.tenant.ID, p); err != nil {
 					return fmt.Errorf("store lockout policy: %w", err)
+				}
+				if err := auditOffline(ctx, ls.session, adminapi.OfflineChange{Category: "Policy", Activity: "Update lockout policy",
+					Operation: "Update", TargetID: ls.tenant.ID, TargetName: "Smart lockout policy", TargetType: "Policy",
+					Property: "Policy", OldValue: fmt.Sprintf("%+v", old), NewValue: fmt.Sprintf("%+v", p)}); err != nil {
+					return err
 				}
 				return renderPolicy(w, ls.format, p, policyFromTenant)
 			})

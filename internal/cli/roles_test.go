@@ -65,7 +65,7 @@ func TestRolesAssignListRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(auditActivities(t, dir, in.TenantID), ",")
-	if got != "Add member to role,Remove member from role" {
+	if got != "Add user,Add member to role,Remove member from role" {
 		t.Fatalf("audit log: %s", got)
 	}
 	var listed struct {
@@ -135,5 +135,35 @@ func TestRecoverRestoresGlobalAdministrator(t *testing.T) {
 	acts := auditActivities(t, dir, in.TenantID)
 	if acts[len(acts)-1] != "Break-glass recovery" {
 		t.Fatalf("audit log: %v", acts)
+	}
+}
+
+// TestOfflineChangesAreAudited: every command that changes the data
+// directory leaves an audit record naming the operating-system user.
+func TestOfflineChangesAreAudited(t *testing.T) {
+	dir, in := initDir(t)
+	addAlice(t, dir)
+	pw := writeFile(t, "new-pw", "Velvet-Harbor-Lamp-51\n")
+	steps := [][]string{
+		{"users", "disable", "alice@contoso.test"},
+		{"users", "enable", "alice@contoso.test"},
+		{"users", "set-password", "alice@contoso.test", "--password-file", pw},
+		{"users", "banned-terms", "add", "contoso"},
+		{"lockout", "policy", "set", "--threshold", "7"},
+		{"apps", "add", "--name", "Payroll", "--confidential"},
+		{"ips", "block", "203.0.113.0/24", "--reason", "spray"},
+		{"locations", "add", "--name", "Office", "--cidr", "198.51.100.0/24", "--trusted"},
+		{"locations", "remove", "Office"},
+	}
+	for _, args := range steps {
+		if _, _, err := runRoot(t, nil, append(args, "--data", dir)...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	got := strings.Join(auditActivities(t, dir, in.TenantID), ",")
+	want := "Add user,Update user,Update user,Reset user password,Update banned password terms,Update lockout policy," +
+		"Add application,Block IP address,Add named location,Delete named location"
+	if got != want {
+		t.Fatalf("audit log:\n got %s\nwant %s", got, want)
 	}
 }

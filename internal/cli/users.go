@@ -95,6 +95,11 @@ func runUsersAdd(ctx context.Context, w io.Writer, s session, nu directory.NewUs
 	if err != nil {
 		return err
 	}
+	add := userChange(u, "Add user", "AccountEnabled", "", fmt.Sprint(u.AccountEnabled))
+	add.Operation = "Add"
+	if err := auditOffline(ctx, s, add); err != nil {
+		return err
+	}
 	type out struct {
 		graphUser
 		Password string `json:"password,omitempty"`
@@ -180,7 +185,11 @@ func newUsersEnableCmd(verb string, enabled bool) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				was := u.AccountEnabled
 				if u, err = s.dir.SetEnabled(ctx, u, enabled); err != nil {
+					return err
+				}
+				if err := auditOffline(ctx, s, userChange(u, "Update user", "AccountEnabled", fmt.Sprint(was), fmt.Sprint(enabled))); err != nil {
 					return err
 				}
 				return render(w, s.format, toGraphUser(u), func(tw io.Writer) { userDetail(tw, u) })
@@ -209,6 +218,9 @@ func newUsersSetPasswordCmd() *cobra.Command {
 					generated = false
 				}
 				if u, err = s.dir.SetPassword(ctx, u, pw, force); err != nil {
+					return err
+				}
+				if err := auditOffline(ctx, s, userChange(u, "Reset user password", "ForceChangePasswordNextSignIn", "", fmt.Sprint(force))); err != nil {
 					return err
 				}
 				out := map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "forceChangePasswordNextSignIn": force}
