@@ -92,6 +92,7 @@ func New(c Config) *API {
 		"DELETE /v1.0/identity/conditionalAccess/namedLocations/{id}":                              a.deleteLocation,
 		"GET /v1.0/portcullis/feeds":                                                               a.listFeeds,
 		"POST /v1.0/portcullis/feeds/refresh":                                                      a.refreshFeeds,
+		"GET /v1.0/portcullis/ips/{ip}":                                                            a.checkIP,
 		"GET /v1.0/portcullis/ipBlocks":                                                            a.listBlocks,
 		"POST /v1.0/portcullis/ipBlocks":                                                           a.createBlock,
 		"DELETE /v1.0/portcullis/ipBlocks/{id}":                                                    a.deleteBlock,

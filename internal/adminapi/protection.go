@@ -213,3 +213,44 @@ func principalName(p *principal) string {
 	}
 	return p.upn
 }
+
+// ipVerdict is the running server's answer for one address: what every
+// sign-in from it meets right now, with the full block records.
+type ipVerdict struct {
+	IP      string `json:"ip"`
+	Verdict string `json:"verdict"` // allowed, allowed (trusted location), blocked
+	guard.IPVerdict
+	BlockRecords []store.IPBlock `json:"blockRecords"`
+}
+
+// checkIP explains the verdict for an address: every feed, block record and
+// named location that matches, as the token endpoint sees them now (with
+// the feeds as loaded, which the offline CLI can only approximate).
+func (a *API) checkIP(w http.ResponseWriter, r *http.Request, p *principal) {
+	ip, err := netip.ParseAddr(r.PathValue("ip"))
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Not an IP address: "+r.PathValue("ip"))
+		return
+	}
+	ip = ip.WithZone("").Unmap()
+	v := a.guard.CheckIP(p.tenantID, ip)
+	if v.Matches == nil {
+		v.Matches = []guard.IPMatch{}
+	}
+	out := ipVerdict{IP: ip.String(), Verdict: "allowed", IPVerdict: v, BlockRecords: []store.IPBlock{}}
+	switch {
+	case v.Blocked:
+		out.Verdict = "blocked"
+	case v.Trusted:
+		out.Verdict = "allowed (trusted location)"
+	}
+	for _, m := range v.Matches {
+		if m.Kind != "block" {
+			continue
+		}
+		if b, err := a.store.GetIPBlock(r.Context(), m.Name); err == nil {
+			out.BlockRecords = append(out.BlockRecords, b)
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}

@@ -107,6 +107,9 @@ func newIPsCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteIPsCheck(cmd.Context(), cmd.OutOrStdout(), c, ip.String()) })
+			}
 			return withIPGuard(cmd, true, func(ctx context.Context, w io.Writer, is ipSession) error {
 				return runIPsCheck(ctx, w, is, ip)
 			})
@@ -277,6 +280,11 @@ func newIPsBlockCmd() *cobra.Command {
 				}
 				until = time.Now().Add(expires)
 			}
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error {
+					return remoteIPsBlock(cmd.Context(), cmd.OutOrStdout(), c, prefix.String(), reason, until)
+				})
+			}
 			return withIPGuard(cmd, false, func(ctx context.Context, w io.Writer, is ipSession) error {
 				b, err := is.guard.BlockIP(ctx, prefix, reason, "cli:"+osUserName(), until)
 				if err != nil {
@@ -311,6 +319,9 @@ func newIPsUnblockCmd() *cobra.Command {
 			"The record is kept with who revoked it and why. " + pickupNote,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteIPsUnblock(cmd.Context(), cmd.OutOrStdout(), c, args[0], reason) })
+			}
 			return withIPGuard(cmd, false, func(ctx context.Context, w io.Writer, is ipSession) error {
 				return runIPsUnblock(ctx, w, is, args[0], reason)
 			})
@@ -350,6 +361,9 @@ func newIPsListCmd() *cobra.Command {
 		Short: "List active block records (--all: also expired, revoked and report-only ones)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteIPsList(cmd.Context(), cmd.OutOrStdout(), c, all) })
+			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				now := time.Now()
 				blocks, err := ls.db.ListIPBlocks(ctx, !all, now)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
@@ -163,4 +164,73 @@ func removeRemoteAssignment(ctx context.Context, c *apiClient, u apiUser, role r
 		}
 	}
 	return fmt.Errorf("%s does not hold %s", u.UserPrincipalName, role.Name)
+}
+
+func remoteIPsCheck(ctx context.Context, w io.Writer, c *apiClient, ip string) error {
+	var v struct {
+		ipCheckOut
+		Records []store.IPBlock `json:"blockRecords"`
+	}
+	if err := c.call(ctx, "GET", "/v1.0/portcullis/ips/"+url.PathEscape(ip), nil, &v); err != nil {
+		return err
+	}
+	out := v.ipCheckOut
+	for _, b := range v.Records {
+		out.BlockRecords = append(out.BlockRecords, toBlockOut(b, time.Now()))
+	}
+	if out.Matches == nil {
+		out.Matches = []guard.IPMatch{}
+	}
+	return render(w, c.format, out, func(tw io.Writer) { ipCheckTable(tw, out) })
+}
+
+func remoteIPsList(ctx context.Context, w io.Writer, c *apiClient, all bool) error {
+	path := "/v1.0/portcullis/ipBlocks"
+	if !all {
+		path += "?$filter=" + url.QueryEscape("active eq true")
+	}
+	var page struct {
+		Value []store.IPBlock `json:"value"`
+	}
+	if err := c.call(ctx, "GET", path, nil, &page); err != nil {
+		return err
+	}
+	now := time.Now()
+	out := make([]blockOut, 0, len(page.Value))
+	for _, b := range page.Value {
+		if o := toBlockOut(b, now); all || o.Status == "active" {
+			out = append(out, o)
+		}
+	}
+	return render(w, c.format, map[string]any{"value": out}, func(tw io.Writer) {
+		if len(out) == 0 {
+			fmt.Fprintln(tw, "No block records.")
+			return
+		}
+		blocksTable(tw, out)
+	})
+}
+
+func remoteIPsBlock(ctx context.Context, w io.Writer, c *apiClient, prefix, reason string, until time.Time) error {
+	body := map[string]string{"prefix": prefix, "reason": reason}
+	if !until.IsZero() {
+		body["expiresDateTime"] = until.UTC().Format(time.RFC3339)
+	}
+	var b store.IPBlock
+	if err := c.call(ctx, "POST", "/v1.0/portcullis/ipBlocks", body, &b); err != nil {
+		return err
+	}
+	return render(w, c.format, toBlockOut(b, time.Now()), func(tw io.Writer) {
+		blocksTable(tw, []blockOut{toBlockOut(b, time.Now())})
+		fmt.Fprintf(tw, "\nBlocked %s on %s; it applies at once.\n", b.Prefix, c.Server)
+	})
+}
+
+func remoteIPsUnblock(ctx context.Context, w io.Writer, c *apiClient, id, reason string) error {
+	if err := c.call(ctx, "DELETE", "/v1.0/portcullis/ipBlocks/"+url.PathEscape(id)+"?reason="+url.QueryEscape(reason), nil, nil); err != nil {
+		return err
+	}
+	return render(w, c.format, map[string]any{"id": id, "revoked": true, "reason": reason}, func(tw io.Writer) {
+		fmt.Fprintf(tw, "Revoked block %s on %s; it applies at once.\n", id, c.Server)
+	})
 }

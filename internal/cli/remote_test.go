@@ -56,6 +56,26 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 		t.Fatalf("online roles assign: %v %s", err, out)
 	}
 
+	// IP protection through the API: block, see the verdict the server
+	// applies, list, lift.
+	var blocked blockOut
+	runJSON(t, &blocked, "ips", "block", "203.0.113.0/24", "--reason", "spray", "-o", "json")
+	var verdict ipCheckOut
+	runJSON(t, &verdict, "ips", "check", "203.0.113.9", "-o", "json")
+	if verdict.Verdict != "blocked" || len(verdict.BlockRecords) != 1 || verdict.BlockRecords[0].ID != blocked.ID {
+		t.Fatalf("online ips check: %+v", verdict)
+	}
+	if out, _, err := runRoot(t, nil, "ips", "list"); err != nil || !strings.Contains(out, "203.0.113.0/24") {
+		t.Fatalf("online ips list: %v %s", err, out)
+	}
+	if _, _, err := runRoot(t, nil, "ips", "unblock", blocked.ID, "--reason", "false positive"); err != nil {
+		t.Fatalf("online ips unblock: %v", err)
+	}
+	runJSON(t, &verdict, "ips", "check", "203.0.113.9", "-o", "json")
+	if verdict.Verdict != "allowed" {
+		t.Fatalf("after the online unblock: %+v", verdict)
+	}
+
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	if _, _, err := runRoot(t, strings.NewReader(alicePassword+"\n"), "login", "--server", server, "--username", "alice@contoso.test"); err != nil {
 		t.Fatalf("alice login: %v", err)

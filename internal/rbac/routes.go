@@ -41,6 +41,7 @@ var Routes = []Route{
 	{"DELETE", "/v1.0/identity/conditionalAccess/namedLocations/{id}", NamedLocationsWrite, false, "Remove a named location."},
 	{"GET", "/v1.0/portcullis/feeds", IPProtectionRead, false, "Threat feeds and the outcome of their last load."},
 	{"POST", "/v1.0/portcullis/feeds/refresh", IPProtectionWrite, false, "Fetch or re-read one feed (?name=) or all now."},
+	{"GET", "/v1.0/portcullis/ips/{ip}", IPProtectionRead, false, "The verdict for an address and every feed, block and location matching it."},
 	{"GET", "/v1.0/portcullis/ipBlocks", IPProtectionRead, false, "IP block records ($filter=active eq true for those in force)."},
 	{"POST", "/v1.0/portcullis/ipBlocks", IPProtectionWrite, false, "Block an address or prefix."},
 	{"DELETE", "/v1.0/portcullis/ipBlocks/{id}", IPProtectionWrite, false, "Revoke a block (automatic or administrative)."},
