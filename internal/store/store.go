@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/odata"
 )
 
 // Sentinel errors. Backends wrap them so callers can use errors.Is.
@@ -225,5 +227,38 @@ type Store interface {
 	NamedLocations
 	RoleAssignments
 	DirectoryAudits
+	SignInSearch
 	Close() error
+}
+
+// SignInFilter selects sign-in rows for the query API: a parsed $filter
+// (nil = everything), keyset paging and a direction.
+type SignInFilter struct {
+	TenantID  string
+	Where     odata.Expr
+	Ascending bool          // oldest first; the default is newest first
+	After     *SignInCursor // continue after this row (exclusive)
+	Limit     int
+}
+
+// SignInCursor is the position of a row in (created, id) order.
+type SignInCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// SignInSchema is what $filter may name on sign-ins, with the types the
+// backends translate (Graph's property names).
+var SignInSchema = odata.Schema{
+	"createdDateTime": odata.DateTime, "userPrincipalName": odata.String, "userId": odata.String,
+	"userDisplayName": odata.String, "appId": odata.String, "appDisplayName": odata.String,
+	"ipAddress": odata.String, "clientAppUsed": odata.String, "correlationId": odata.String,
+	"status/errorCode": odata.Int, "location/countryOrRegion": odata.String, "location/city": odata.String,
+	"conditionalAccessStatus": odata.String, "riskLevelDuringSignIn": odata.String, "isInteractive": odata.Bool,
+}
+
+// SignInSearch is the query API's view of the sign-in log.
+type SignInSearch interface {
+	FindSignIns(ctx context.Context, f SignInFilter) ([]SignInRow, error)
+	CountSignIns(ctx context.Context, tenantID string, where odata.Expr) (int64, error)
 }
