@@ -84,6 +84,8 @@ func New(c Config) *API {
 		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":                               a.deleteRoleAssignment,
 		"GET /v1.0/applications":                                                                   a.listApps,
 		"GET /v1.0/applications/{id}":                                                              a.getApp,
+		"GET /v1.0/auditLogs/signIns":                                                              a.listSignIns,
+		"GET /v1.0/auditLogs/signIns/{id}":                                                         a.getSignIn,
 		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                                                       a.getPolicy,
 		"PATCH /v1.0/portcullis/lockoutPolicy":                                                     a.patchPolicy,

@@ -584,3 +584,66 @@ func TestAdminFeeds(t *testing.T) {
 		t.Fatalf("unknown feed: %d %s", r.status, r.raw)
 	}
 }
+
+// TestAdminSignInsSeedPath is the seed's troubleshooting path through the
+// API: as a Cloud Application Administrator, filter the sign-in log by the
+// user and error code 50053 and read the failure reason; page through it;
+// bad queries get Graph's error with the offending position.
+func TestAdminSignInsSeedPath(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Lockout.Threshold = 2 })
+	_, tok := ts.withRole("cloudappadmin", rbac.CloudApplicationAdministrator)
+	victim := ts.addUser("victim@contoso.test", "Victim", adminTestPassword, true)
+	for i := range 5 {
+		ts.token(passwordForm(victim.UserPrincipalName, fmt.Sprint("wrong-", i)))
+	}
+	filter := url.QueryEscape("userPrincipalName eq 'victim@contoso.test' and status/errorCode eq 50053")
+	r := ts.api("GET", "/v1.0/auditLogs/signIns?$count=true&$filter="+filter, tok, "")
+	values, _ := r.body["value"].([]any)
+	if r.status != http.StatusOK || len(values) != 3 || r.body["@odata.count"] != float64(3) {
+		t.Fatalf("locked sign-ins of the victim: %d %s", r.status, r.raw)
+	}
+	status := values[0].(map[string]any)["status"].(map[string]any)
+	if status["errorCode"] != float64(50053) || !strings.Contains(status["failureReason"].(string), "locked") {
+		t.Fatalf("failure reason: %v", status)
+	}
+	// Paging: two at a time, newest first, nothing twice.
+	seen := map[string]bool{}
+	next := "/v1.0/auditLogs/signIns?$top=2&$filter=" + url.QueryEscape("userPrincipalName eq 'victim@contoso.test'")
+	for pages := 0; next != ""; pages++ {
+		page := ts.api("GET", next, tok, "")
+		vals, _ := page.body["value"].([]any)
+		for _, v := range vals {
+			id := v.(map[string]any)["id"].(string)
+			if seen[id] {
+				t.Fatalf("record %s on two pages", id)
+			}
+			seen[id] = true
+		}
+		next = ""
+		if link, _ := page.body["@odata.nextLink"].(string); link != "" {
+			next = strings.TrimPrefix(link, ts.base)
+		}
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged %d records, want 5", len(seen))
+	}
+	sel := ts.api("GET", "/v1.0/auditLogs/signIns?$top=1&$select=id,status", tok, "")
+	one := sel.body["value"].([]any)[0].(map[string]any)
+	if len(one) != 2 || one["id"] == nil || one["status"] == nil {
+		t.Fatalf("$select: %s", sel.raw)
+	}
+	id := one["id"].(string)
+	if r := ts.api("GET", "/v1.0/auditLogs/signIns/"+id, tok, ""); r.status != http.StatusOK || r.body["id"] != id {
+		t.Fatalf("one record: %d %s", r.status, r.raw)
+	}
+	bad := ts.api("GET", "/v1.0/auditLogs/signIns?$filter="+url.QueryEscape("status/errorCode eq 'locked'"), tok, "")
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.raw, "position 21") || graphCode(bad) != "Request_BadRequest" {
+		t.Fatalf("bad filter: %d %s", bad.status, bad.raw)
+	}
+	if r := ts.api("GET", "/v1.0/auditLogs/signIns?$orderby=userPrincipalName", tok, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("bad orderby: %d %s", r.status, r.raw)
+	}
+}

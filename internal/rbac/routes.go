@@ -32,6 +32,8 @@ var Routes = []Route{
 	{"DELETE", "/v1.0/roleManagement/directory/roleAssignments/{id}", RolesAssign, false, "Remove a role assignment."},
 	{"GET", "/v1.0/applications", AppsRead, false, "List app registrations (secrets never shown, only their hints)."},
 	{"GET", "/v1.0/applications/{id}", AppsRead, false, "Get an app registration by its app (client) ID."},
+	{"GET", "/v1.0/auditLogs/signIns", SignInsRead, false, "The sign-in log: $filter, $top, $orderby, $count, $select, paging."},
+	{"GET", "/v1.0/auditLogs/signIns/{id}", SignInsRead, false, "One sign-in record."},
 	{"GET", "/v1.0/auditLogs/directoryAudits", AuditRead, false, "List the audit log."},
 	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},
 	{"GET", "/v1.0/portcullis/lockoutPolicy", LockoutPolicyRead, false, "The tenant's smart lockout policy."},
