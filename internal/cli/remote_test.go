@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +111,33 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 	runJSON(t, &audits, "audit", "list", "--activity", "Unlock user", "--target", "bob@contoso.test", "-o", "json")
 	if len(audits.Value) != 1 || audits.Value[0]["initiatedBy"].(map[string]any)["user"].(map[string]any)["userPrincipalName"] != "alice@contoso.test" {
 		t.Fatalf("online audit list: %+v", audits.Value)
+	}
+	// Sign-ins in the CLI, through the API (as the GA) and offline: Bob was
+	// unlocked above, so three wrong passwords are logged as 50126.
+	for i := range 3 {
+		form := url.Values{"grant_type": {"password"}, "client_id": {app.CLIClientID}, "username": {"bob@contoso.test"},
+			"password": {fmt.Sprint("guess-", i)}, "scope": {"openid"}}
+		resp, err := http.PostForm(server+"/contoso.test/oauth2/v2.0/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var signins struct {
+		Value []map[string]any `json:"value"`
+	}
+	runJSON(t, &signins, "signins", "list", "--user", "bob@contoso.test", "--error-code", "50126", "-o", "json")
+	if len(signins.Value) != 3 {
+		t.Fatalf("online signins list: %d records", len(signins.Value))
+	}
+	id := signins.Value[0]["id"].(string)
+	if out, _, err := runRoot(t, nil, "signins", "show", id); err != nil || !strings.Contains(out, "status.failureReason:") ||
+		!strings.Contains(out, "50126") {
+		t.Fatalf("online signins show: %v\n%s", err, out)
+	}
+	if out, _, err := runRoot(t, nil, "signins", "list", "--status", "failure", "--data", dir, "-o", "csv"); err != nil ||
+		strings.Count(out, "bob@contoso.test") != 3 || !strings.HasPrefix(out, "createdDateTime,") {
+		t.Fatalf("offline signins list as CSV: %v\n%s", err, out)
 	}
 	// --data keeps working offline even with a login stored.
 	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "--data", dir, "-o", "json")

@@ -39,7 +39,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("data", "", "data directory (same as --data-dir)")
 	_ = pf.SetAnnotation("data", config.FlagKeyAnnotation, []string{"data_dir"})
 	pf.StringP("output", "o", "table", "output format: table or json")
-	root.AddCommand(newServeCmd(), newInitCmd(), newUsersCmd(), newAppsCmd(), newKeysCmd(), newConfigCmd(), newLockoutCmd(), newIPsCmd(), newFeedsCmd(), newLocationsCmd(), newRolesCmd(), newRecoverCmd(), newLoginCmd(), newLogoutCmd(), newAuditCmd())
+	root.AddCommand(newServeCmd(), newInitCmd(), newUsersCmd(), newAppsCmd(), newKeysCmd(), newConfigCmd(), newLockoutCmd(), newIPsCmd(), newFeedsCmd(), newLocationsCmd(), newRolesCmd(), newRecoverCmd(), newLoginCmd(), newLogoutCmd(), newAuditCmd(), newSignInsCmd())
 	return root
 }
 
@@ -90,8 +90,14 @@ func openData(cmd *cobra.Command) (config.Config, *sqlstore.DB, error) {
 	return cfg, db, err
 }
 
+// csvOutput is the annotation of commands that also write CSV.
+const csvOutput = "portcullis/csv-output"
+
 func outputFormat(cmd *cobra.Command) (string, error) {
 	f, _ := cmd.Flags().GetString("output")
+	if f == "csv" && cmd.Annotations[csvOutput] == "true" {
+		return f, nil
+	}
 	if f != "table" && f != "json" {
 		return "", fmt.Errorf("%w: --output must be table or json, not %q", ErrUsage, f)
 	}
