@@ -150,6 +150,9 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	go src.Feeds.Run(bg)
 	go g.Run(bg)
 	s.writer = signinlog.NewWriter(s.db, cfg.SignInLog.BatchSize, cfg.SignInLog.QueueSize, reg)
+	retention := &signinlog.Retention{Store: s.db, SignInDays: cfg.SignInLog.RetentionDays,
+		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger}
+	go retention.Run(bg, time.Hour)
 	keys := oidc.NewKeySet(s.db, time.Now)
 	provider, err := oidc.New(ctx, oidc.Config{
 		PublicURL: s.baseURL, Store: s.db, Directory: DirectoryService(s.db, cfg), Guard: g,

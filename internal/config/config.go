@@ -79,6 +79,10 @@ type SignInLog struct {
 	BatchSize int `koanf:"batch_size" yaml:"batch_size"`
 	// QueueSize is the maximum number of records waiting to be written.
 	QueueSize int `koanf:"queue_size" yaml:"queue_size"`
+	// RetentionDays is how long sign-in records are kept (Entra P1: 30).
+	RetentionDays int `koanf:"retention_days" yaml:"retention_days"`
+	// AuditRetentionDays is how long directory audit records are kept.
+	AuditRetentionDays int `koanf:"audit_retention_days" yaml:"audit_retention_days"`
 }
 
 // Log configures the process logger.
@@ -108,7 +112,7 @@ func Defaults() Config {
 			IDTokenLifetime:      time.Hour,
 			RefreshTokenLifetime: 90 * 24 * time.Hour,
 		},
-		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192},
+		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365},
 		Lockout:   DefaultLockout(),
 		Detection: DefaultDetection(),
 		Log:       Log{Level: "info", Format: "text"},

@@ -196,6 +196,12 @@ func (s SignInLog) validate(ps *problems) {
 	if s.QueueSize < s.BatchSize {
 		ps.add("signin_log.queue_size", "must be at least batch_size (%d), got %d", s.BatchSize, s.QueueSize)
 	}
+	if s.RetentionDays < 1 || s.RetentionDays > 3650 {
+		ps.add("signin_log.retention_days", "must be from 1 to 3650, got %d", s.RetentionDays)
+	}
+	if s.AuditRetentionDays < 1 || s.AuditRetentionDays > 3650 {
+		ps.add("signin_log.audit_retention_days", "must be from 1 to 3650, got %d", s.AuditRetentionDays)
+	}
 }
 
 func (l Log) validate(ps *problems) {

@@ -261,4 +261,10 @@ var SignInSchema = odata.Schema{
 type SignInSearch interface {
 	FindSignIns(ctx context.Context, f SignInFilter) ([]SignInRow, error)
 	CountSignIns(ctx context.Context, tenantID string, where odata.Expr) (int64, error)
+	// PruneSignIns deletes at most limit of a tenant's sign-in records
+	// created before cutoff, oldest first, and returns how many it deleted;
+	// PruneAudits does the same for audit records. Small batches keep each
+	// transaction short, so the log writer never waits long.
+	PruneSignIns(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error)
+	PruneAudits(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error)
 }

@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/odata"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -147,4 +149,31 @@ func (db *DB) CountSignIns(ctx context.Context, tenantID string, where odata.Exp
 	var n int64
 	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM signins WHERE `+cond, args...).Scan(&n)
 	return n, mapErr(err, "count sign-ins")
+}
+
+// PruneSignIns implements store.SignInSearch.
+func (db *DB) PruneSignIns(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error) {
+	return db.prune(ctx, "signins", tenantID, cutoff, limit)
+}
+
+// PruneAudits implements store.SignInSearch.
+func (db *DB) PruneAudits(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error) {
+	return db.prune(ctx, "directory_audits", tenantID, cutoff, limit)
+}
+
+// prune deletes a tenant's oldest rows of table (a constant, never input)
+// before cutoff, at most limit of them, through the (tenant_id, created_at)
+// index, in one short transaction.
+func (db *DB) prune(ctx context.Context, table, tenantID string, cutoff time.Time, limit int) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+
+			` WHERE tenant_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`, tenantID, ts(cutoff), max(limit, 1))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), mapErr(err, "prune "+table)
 }

@@ -118,3 +118,47 @@ func SignInSearch(t *testing.T, newStore Factory) {
 		t.Fatalf("paged %v, want %v", seen, want)
 	}
 }
+
+// Retention checks that pruning removes only old records of one tenant, in
+// batches of at most the limit.
+func Retention(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	s := newStore(t)
+	var rows []store.SignInRow
+	for i := range 7 {
+		for _, tenant := range []string{"t1", "t2"} {
+			rows = append(rows, store.SignInRow{ID: fmt.Sprintf("00000000-0000-7000-8000-%s%010d", tenant, i), TenantID: tenant,
+				CreatedAt: base.Add(time.Duration(i) * 24 * time.Hour), Body: []byte(`{}`)})
+		}
+		must(t, s.AppendAudit(ctx, store.AuditRow{ID: newID(), TenantID: "t1", CreatedAt: base.Add(time.Duration(i) * 24 * time.Hour),
+			Category: "c", Activity: "a", Result: "success", Body: []byte(`{}`)}), "AppendAudit")
+	}
+	must(t, s.AppendSignIns(ctx, rows), "AppendSignIns")
+	cutoff := base.Add(5 * 24 * time.Hour) // days 0-4 go, 5 and 6 stay
+	n, err := s.PruneSignIns(ctx, "t1", cutoff, 3)
+	must(t, err, "PruneSignIns")
+	if n != 3 {
+		t.Fatalf("first batch deleted %d, want the limit 3", n)
+	}
+	n, err = s.PruneSignIns(ctx, "t1", cutoff, 3)
+	must(t, err, "PruneSignIns")
+	if n != 2 {
+		t.Fatalf("second batch deleted %d, want the 2 left", n)
+	}
+	if n, _ := s.PruneSignIns(ctx, "t1", cutoff, 3); n != 0 {
+		t.Fatalf("third batch deleted %d", n)
+	}
+	left, err := s.FindSignIns(ctx, store.SignInFilter{TenantID: "t1", Limit: 100})
+	must(t, err, "FindSignIns")
+	if len(left) != 2 || !left[1].CreatedAt.Equal(cutoff) {
+		t.Fatalf("t1 after pruning: %+v", left)
+	}
+	if other, _ := s.FindSignIns(ctx, store.SignInFilter{TenantID: "t2", Limit: 100}); len(other) != 7 {
+		t.Fatalf("t2 touched: %d records left", len(other))
+	}
+	n, err = s.PruneAudits(ctx, "t1", cutoff, 100)
+	must(t, err, "PruneAudits")
+	if kept, _ := s.QueryAudits(ctx, store.AuditQuery{TenantID: "t1", Limit: 100}); n != 5 || len(kept) != 2 {
+		t.Fatalf("audits: deleted %d, kept %d", n, len(kept))
+	}
+}
