@@ -86,6 +86,7 @@ func New(c Config) *API {
 		"GET /v1.0/applications/{id}":                                                              a.getApp,
 		"GET /v1.0/auditLogs/signIns":                                                              a.listSignIns,
 		"GET /v1.0/auditLogs/signIns/{id}":                                                         a.getSignIn,
+		"GET /v1.0/portcullis/signIns/export":                                                      a.exportSignIns,
 		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                                                       a.getPolicy,
 		"PATCH /v1.0/portcullis/lockoutPolicy":                                                     a.patchPolicy,

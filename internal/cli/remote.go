@@ -246,3 +246,30 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any) 
 	}
 	return nil
 }
+
+// download streams a GET answer to w (exports), turning Graph errors into
+// errors like call does.
+func (c *apiClient) download(ctx context.Context, w io.Writer, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Server+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
+	resp, err := (&http.Client{}).Do(req) // no overall timeout: an export may be long
+	if err != nil {
+		return fmt.Errorf("reach %s: %w", c.Server, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var ge struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(raw, &ge) == nil && ge.Error.Code != "" {
+			return fmt.Errorf("%s refused (%s): %s", c.Server, ge.Error.Code, ge.Error.Message)
+		}
+		return fmt.Errorf("%s answered %s", c.Server, resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}

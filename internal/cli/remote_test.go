@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,6 +139,15 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 	if out, _, err := runRoot(t, nil, "signins", "list", "--status", "failure", "--data", dir, "-o", "csv"); err != nil ||
 		strings.Count(out, "bob@contoso.test") != 3 || !strings.HasPrefix(out, "createdDateTime,") {
 		t.Fatalf("offline signins list as CSV: %v\n%s", err, out)
+	}
+	onlineCSV, _, err := runRoot(t, nil, "signins", "export", "--format", "csv", "--user", "bob@contoso.test")
+	if err != nil || len(strings.Split(strings.TrimSpace(onlineCSV), "\n")) != 4 {
+		t.Fatalf("online export: %v\n%s", err, onlineCSV)
+	}
+	offlineJSON, _, err := runRoot(t, nil, "signins", "export", "--format", "json", "--user", "bob@contoso.test", "--data", dir)
+	var exported []map[string]any
+	if err != nil || json.Unmarshal([]byte(offlineJSON), &exported) != nil || len(exported) != 3 {
+		t.Fatalf("offline export: %v\n%s", err, offlineJSON)
 	}
 	// --data keeps working offline even with a login stored.
 	runJSON(t, &st, "users", "lockout-status", "bob@contoso.test", "--data", dir, "-o", "json")

@@ -16,12 +16,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-idp/portcullis/internal/odata"
+	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 func newSignInsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "signins", Short: "The sign-in log (offline, or through the API when logged in)"}
-	cmd.AddCommand(newSignInsListCmd(), newSignInsShowCmd())
+	cmd.AddCommand(newSignInsListCmd(), newSignInsShowCmd(), newSignInsExportCmd())
 	return cmd
 }
 
@@ -197,16 +198,7 @@ func renderSignIns(w io.Writer, format string, records []json.RawMessage) error 
 		sums = append(sums, s)
 	}
 	if format == "csv" {
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"createdDateTime", "userPrincipalName", "appDisplayName", "status", "ipAddress", "city",
-			"countryOrRegion", "errorCode", "failureReason", "conditionalAccessStatus", "correlationId", "id"})
-		for _, s := range sums {
-			_ = cw.Write([]string{s.CreatedDateTime, s.UserPrincipalName, s.AppDisplayName, s.result(), s.IPAddress,
-				s.Location.City, s.Location.CountryOrRegion, strconv.Itoa(s.Status.ErrorCode), s.Status.FailureReason,
-				s.ConditionalAccessStatus, s.CorrelationID, s.ID})
-		}
-		cw.Flush()
-		return cw.Error()
+		return writeSignInCSV(w, records)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATE\tUSER\tAPPLICATION\tSTATUS\tIP ADDRESS\tLOCATION\tERROR\tFAILURE REASON")
@@ -297,4 +289,122 @@ func showSignIn(w io.Writer, body []byte) error {
 	}
 	walk("", v)
 	return tw.Flush()
+}
+
+func writeSignInCSV(w io.Writer, records []json.RawMessage) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(signinlog.CSVHeader)
+	for _, r := range records {
+		row, err := signinlog.CSVRow(r)
+		if err != nil {
+			return fmt.Errorf("a sign-in record is not valid JSON: %w", err)
+		}
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func newSignInsExportCmd() *cobra.Command {
+	var f signInFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export --format csv|json [--user U] [--error-code N] [--status S] [--ip P] [--app A] [--since D] [--until T]",
+		Short: "Write every matching sign-in (no row limit) to standard output as CSV or a JSON array",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "csv" && format != "json" {
+				return fmt.Errorf("%w: --format must be csv or json", ErrUsage)
+			}
+			filter, err := f.filter(time.Now())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return c.download(cmd.Context(), w, signInExportPath(format, filter)) })
+			}
+			return withSession(cmd, func(ctx context.Context, _ io.Writer, s session) error {
+				return exportOffline(ctx, w, s, format, filter)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&format, "format", "csv", "csv or json")
+	fl.StringVar(&f.user, "user", "", "user principal name or object ID")
+	fl.IntVar(&f.errorCode, "error-code", -1, "AADSTS error code (0 = successes)")
+	fl.StringVar(&f.status, "status", "", "success or failure")
+	fl.StringVar(&f.ip, "ip", "", "client address, or a prefix ending in *")
+	fl.StringVar(&f.app, "app", "", "application (client) ID or display name")
+	fl.DurationVar(&f.since, "since", 0, "how far back to look (0 = everything kept)")
+	fl.StringVar(&f.until, "until", "", "only sign-ins up to this RFC 3339 time")
+	return cmd
+}
+
+func signInExportPath(format, filter string) string {
+	path := "/v1.0/portcullis/signIns/export?format=" + format
+	if filter != "" {
+		path += "&$filter=" + url.QueryEscape(filter)
+	}
+	return path
+}
+
+// exportOffline pages through the store with the keyset cursor, so memory
+// stays bounded by one page however many records match.
+func exportOffline(ctx context.Context, w io.Writer, s session, format, filter string) error {
+	var where odata.Expr
+	if filter != "" {
+		var err error
+		if where, err = odata.Parse(filter, store.SignInSchema); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+	}
+	cw := csv.NewWriter(w)
+	if format == "csv" {
+		_ = cw.Write(signinlog.CSVHeader)
+	}
+	q := store.SignInFilter{TenantID: s.tenant.ID, Where: where, Limit: 1000}
+	count := 0
+	for {
+		rows, err := s.db.FindSignIns(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if format == "csv" {
+				row, err := signinlog.CSVRow(r.Body)
+				if err != nil {
+					return err
+				}
+				_ = cw.Write(row)
+				continue
+			}
+			sep := ",\n"
+			if count == 0 {
+				sep = "[\n"
+			}
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			if _, err := w.Write(r.Body); err != nil {
+				return err
+			}
+			count++
+		}
+		if len(rows) < q.Limit {
+			break
+		}
+		last := rows[len(rows)-1]
+		q.After = &store.SignInCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	if format == "csv" {
+		cw.Flush()
+		return cw.Error()
+	}
+	end := "\n]\n"
+	if count == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(w, end)
+	return err
 }
