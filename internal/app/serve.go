@@ -47,6 +47,8 @@ type Server struct {
 	provider       *oidc.Provider
 	db             *sqlstore.DB
 	writer         *signinlog.Writer
+	outboxes       []*signinlog.Outbox
+	outboxesDone   []chan struct{}
 	http           *http.Server
 	ln             net.Listener
 	baseURL        string
@@ -150,6 +152,9 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	go src.Feeds.Run(bg)
 	go g.Run(bg)
 	s.writer = signinlog.NewWriter(s.db, cfg.SignInLog.BatchSize, cfg.SignInLog.QueueSize, reg)
+	if err := s.startStreams(bg, cfg, logger); err != nil {
+		return nil, err
+	}
 	retention := &signinlog.Retention{Store: s.db, SignInDays: cfg.SignInLog.RetentionDays,
 		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger}
 	go retention.Run(bg, time.Hour)
@@ -196,8 +201,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
-	s.stopBackground()
 	s.writer.Close()
+	for _, o := range s.outboxes {
+		o.Close() // deliver what is buffered
+	}
+	deadline := time.After(5 * time.Second) // a failing destination must not hold up shutdown
+	for _, done := range s.outboxesDone {
+		select {
+		case <-done:
+		case <-deadline:
+		}
+	}
+	s.stopBackground()
 	return errors.Join(err, s.db.Close())
 }
 
@@ -228,3 +243,32 @@ func (s *Server) Events() *events.Bus { return s.events }
 // GrantTypes lists the token endpoint's grant types (the same-gate test
 // enumerates them).
 func (s *Server) GrantTypes() []string { return s.provider.GrantTypes() }
+
+// startStreams subscribes the configured sinks (JSON lines file, webhook)
+// to the sign-in log writer. Each has its own bounded buffer: a slow or
+// failing destination drops its own copies, never delays a sign-in.
+func (s *Server) startStreams(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	const bufferedBatches = 1024
+	if path := cfg.SignInLog.StreamFile; path != "" {
+		fs, err := signinlog.NewFileStream(path, int64(cfg.SignInLog.StreamFileMaxMiB)<<20, cfg.SignInLog.StreamFileKeep)
+		if err != nil {
+			return err
+		}
+		s.addOutbox(ctx, signinlog.NewOutbox("file "+path, bufferedBatches, fs.Deliver, logger))
+	}
+	if u := cfg.SignInLog.WebhookURL; u != "" {
+		hook := &signinlog.Webhook{URL: u, Client: &http.Client{Timeout: 10 * time.Second}}
+		s.addOutbox(ctx, signinlog.NewOutbox("webhook", bufferedBatches, hook.Deliver, logger))
+	}
+	return nil
+}
+
+func (s *Server) addOutbox(ctx context.Context, o *signinlog.Outbox) {
+	done := make(chan struct{})
+	s.outboxes, s.outboxesDone = append(s.outboxes, o), append(s.outboxesDone, done)
+	s.writer.Subscribe(o.Offer)
+	go func() {
+		defer close(done)
+		o.Run(ctx)
+	}()
+}

@@ -2,7 +2,12 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +205,46 @@ func TestOverloadIsAnsweredFast(t *testing.T) {
 	}
 	if got := len(ts.signIns(store.SignInQuery{})); got != n {
 		t.Fatalf("%d sign-in records for %d attempts", got, n)
+	}
+}
+
+// TestSignInStreams: with a stream file and a webhook configured, every
+// answered sign-in reaches both, and the server shuts down cleanly.
+func TestSignInStreams(t *testing.T) {
+	var mu sync.Mutex
+	hooked := 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var batch []map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		hooked += len(batch)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	file := filepath.Join(t.TempDir(), "signins.jsonl")
+	ts := startServer(t, func(c *config.Config) {
+		c.SignInLog.StreamFile, c.SignInLog.WebhookURL = file, hook.URL
+	})
+	for i := range 5 {
+		ts.token(passwordForm("alice@contoso.test", fmt.Sprint("wrong-", i)))
+	}
+	if err := ts.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != 5 || hooked != 5 {
+		t.Fatalf("stream file has %d lines, webhook got %d records; want 5 each", len(lines), hooked)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec["status"] == nil {
+		t.Fatalf("stream line: %v %s", err, lines[0])
 	}
 }

@@ -83,6 +83,14 @@ type SignInLog struct {
 	RetentionDays int `koanf:"retention_days" yaml:"retention_days"`
 	// AuditRetentionDays is how long directory audit records are kept.
 	AuditRetentionDays int `koanf:"audit_retention_days" yaml:"audit_retention_days"`
+	// StreamFile, when set, receives every committed record as a JSON line,
+	// rotated at StreamFileMaxMiB keeping StreamFileKeep old files.
+	StreamFile       string `koanf:"stream_file" yaml:"stream_file"`
+	StreamFileMaxMiB int    `koanf:"stream_file_max_mib" yaml:"stream_file_max_mib"`
+	StreamFileKeep   int    `koanf:"stream_file_keep" yaml:"stream_file_keep"`
+	// WebhookURL, when set, receives committed records in batches (a JSON
+	// array per POST), retried with backoff; never delays sign-ins.
+	WebhookURL string `koanf:"webhook_url" yaml:"webhook_url"`
 }
 
 // Log configures the process logger.
@@ -112,7 +120,8 @@ func Defaults() Config {
 			IDTokenLifetime:      time.Hour,
 			RefreshTokenLifetime: 90 * 24 * time.Hour,
 		},
-		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365},
+		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
+			StreamFileMaxMiB: 100, StreamFileKeep: 5},
 		Lockout:   DefaultLockout(),
 		Detection: DefaultDetection(),
 		Log:       Log{Level: "info", Format: "text"},

@@ -411,8 +411,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 46 {
-		t.Errorf("len(Keys()) = %d, want 46 leaf settings", got)
+	if got := len(Keys()); got != 50 {
+		t.Errorf("len(Keys()) = %d, want 50 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

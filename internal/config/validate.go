@@ -202,6 +202,17 @@ func (s SignInLog) validate(ps *problems) {
 	if s.AuditRetentionDays < 1 || s.AuditRetentionDays > 3650 {
 		ps.add("signin_log.audit_retention_days", "must be from 1 to 3650, got %d", s.AuditRetentionDays)
 	}
+	if s.StreamFileMaxMiB < 1 || s.StreamFileMaxMiB > 100000 {
+		ps.add("signin_log.stream_file_max_mib", "must be from 1 to 100000, got %d", s.StreamFileMaxMiB)
+	}
+	if s.StreamFileKeep < 1 || s.StreamFileKeep > 100 {
+		ps.add("signin_log.stream_file_keep", "must be from 1 to 100, got %d", s.StreamFileKeep)
+	}
+	if s.WebhookURL != "" {
+		if u, err := url.Parse(s.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps.add("signin_log.webhook_url", "must be an http:// or https:// URL, got %q", s.WebhookURL)
+		}
+	}
 }
 
 func (l Log) validate(ps *problems) {

@@ -30,6 +30,16 @@ type Writer struct {
 	batchSizes    prometheus.Histogram
 	commitSeconds prometheus.Histogram
 	commitErrors  prometheus.Counter
+
+	subscribers []func([]store.SignInRow) // set before the first Write
+}
+
+// Subscribe registers fn to receive every committed batch, after it is
+// durable and in commit order. fn runs on the writer's goroutine and must
+// not block (an Outbox hands the batch on without waiting). Call it before
+// the first Write.
+func (w *Writer) Subscribe(fn func([]store.SignInRow)) {
+	w.subscribers = append(w.subscribers, fn)
 }
 
 type pending struct {
@@ -126,6 +136,10 @@ func (w *Writer) run() {
 		if err != nil {
 			w.commitErrors.Inc()
 			err = fmt.Errorf("commit sign-in log batch: %w", err)
+		} else {
+			for _, fn := range w.subscribers {
+				fn(rows)
+			}
 		}
 		for _, p := range batch {
 			p.done <- err
