@@ -99,6 +99,9 @@ func newLockoutPolicyShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "show", Short: "Show the tenant's effective lockout policy and where it comes from", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remotePolicyShow(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				p, source, err := effectivePolicy(ctx, ls)
 				if err != nil {
@@ -118,6 +121,9 @@ func newLockoutPolicySetCmd() *cobra.Command {
 		Short: "Override the tenant's lockout policy (flags not given keep their current value)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remotePolicySet(cmd.Context(), cmd.OutOrStdout(), c, cmd, want) })
+			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				p, _, err := effectivePolicy(ctx, ls)
 				if err != nil {

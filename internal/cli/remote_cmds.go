@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -232,5 +234,75 @@ func remoteIPsUnblock(ctx context.Context, w io.Writer, c *apiClient, id, reason
 	}
 	return render(w, c.format, map[string]any{"id": id, "revoked": true, "reason": reason}, func(tw io.Writer) {
 		fmt.Fprintf(tw, "Revoked block %s on %s; it applies at once.\n", id, c.Server)
+	})
+}
+
+// apiPolicy is the API's lockout policy shape.
+type apiPolicy struct {
+	LockoutThreshold             int  `json:"lockoutThreshold"`
+	LockoutDurationInSeconds     int  `json:"lockoutDurationInSeconds"`
+	MaxLockoutDurationInSeconds  int  `json:"maxLockoutDurationInSeconds"`
+	ObservationWindowInSeconds   int  `json:"observationWindowInSeconds"`
+	FamiliarNetworkDays          int  `json:"familiarNetworkDays"`
+	DeviceCookieLockoutThreshold int  `json:"deviceCookieLockoutThreshold"`
+	IsTenantOverride             bool `json:"isTenantOverride"`
+}
+
+func (p apiPolicy) store() (store.LockoutPolicy, string) {
+	source := policyFromConfig
+	if p.IsTenantOverride {
+		source = policyFromTenant
+	}
+	return store.LockoutPolicy{Threshold: p.LockoutThreshold, Duration: time.Duration(p.LockoutDurationInSeconds) * time.Second,
+		MaxDuration: time.Duration(p.MaxLockoutDurationInSeconds) * time.Second, ObservationWindow: time.Duration(p.ObservationWindowInSeconds) * time.Second,
+		FamiliarNetworkDays: p.FamiliarNetworkDays, DeviceCookieThreshold: p.DeviceCookieLockoutThreshold}, source
+}
+
+func remotePolicyShow(ctx context.Context, w io.Writer, c *apiClient) error {
+	var p apiPolicy
+	if err := c.call(ctx, "GET", "/v1.0/portcullis/lockoutPolicy", nil, &p); err != nil {
+		return err
+	}
+	sp, source := p.store()
+	return renderPolicy(w, c.format, sp, source)
+}
+
+// remotePolicySet sends only the fields whose flags were given.
+func remotePolicySet(ctx context.Context, w io.Writer, c *apiClient, cmd *cobra.Command, want store.LockoutPolicy) error {
+	f := cmd.Flags()
+	body := map[string]int{}
+	for flag, field := range map[string]struct {
+		name string
+		v    int
+	}{
+		"threshold": {"lockoutThreshold", want.Threshold}, "duration": {"lockoutDurationInSeconds", int(want.Duration / time.Second)},
+		"max-duration":            {"maxLockoutDurationInSeconds", int(want.MaxDuration / time.Second)},
+		"observation-window":      {"observationWindowInSeconds", int(want.ObservationWindow / time.Second)},
+		"familiar-network-days":   {"familiarNetworkDays", want.FamiliarNetworkDays},
+		"device-cookie-threshold": {"deviceCookieLockoutThreshold", want.DeviceCookieThreshold},
+	} {
+		if f.Changed(flag) {
+			body[field.name] = field.v
+		}
+	}
+	var p apiPolicy
+	if err := c.call(ctx, "PATCH", "/v1.0/portcullis/lockoutPolicy", body, &p); err != nil {
+		return err
+	}
+	sp, source := p.store()
+	return renderPolicy(w, c.format, sp, source)
+}
+
+func remoteSetEnabled(ctx context.Context, w io.Writer, c *apiClient, ref string, enabled bool) error {
+	u, err := c.user(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := c.call(ctx, "PATCH", "/v1.0/users/"+u.ID, map[string]bool{"accountEnabled": enabled}, nil); err != nil {
+		return err
+	}
+	u.AccountEnabled = enabled
+	return render(w, c.format, u, func(tw io.Writer) {
+		fmt.Fprintf(tw, "%s is now %s.\n", u.UserPrincipalName, map[bool]string{true: "enabled", false: "disabled"}[enabled])
 	})
 }

@@ -60,6 +60,25 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 		t.Fatalf("online roles assign: %v %s", err, out)
 	}
 
+	var pol policyOut
+	runJSON(t, &pol, "lockout", "policy", "set", "--threshold", "12", "-o", "json")
+	if pol.Threshold != 12 || pol.Source != policyFromTenant {
+		t.Fatalf("online policy set: %+v", pol)
+	}
+	runJSON(t, &pol, "lockout", "policy", "show", "--data", dir, "-o", "json")
+	if pol.Threshold != 12 {
+		t.Fatalf("the online change is not on disk: %+v", pol)
+	}
+	if out, _, err := runRoot(t, nil, "users", "disable", "bob@contoso.test"); err != nil || !strings.Contains(out, "disabled") {
+		t.Fatalf("online disable: %v %s", err, out)
+	}
+	if u := storedUser(t, dir, in.TenantID, "bob@contoso.test"); u.AccountEnabled {
+		t.Fatal("bob still enabled after the online disable")
+	}
+	if _, _, err := runRoot(t, nil, "users", "enable", "bob@contoso.test"); err != nil {
+		t.Fatal(err)
+	}
+
 	// IP protection through the API: block, see the verdict the server
 	// applies, list, lift.
 	var blocked blockOut

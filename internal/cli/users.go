@@ -180,6 +180,9 @@ func newUsersEnableCmd(verb string, enabled bool) *cobra.Command {
 	return &cobra.Command{
 		Use: verb + " UPN|ID", Short: verb + " sign-in for a user", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteSetEnabled(cmd.Context(), cmd.OutOrStdout(), c, args[0], enabled) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
