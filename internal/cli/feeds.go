@@ -100,6 +100,12 @@ func newFeedsRefreshCmd() *cobra.Command {
 // runFeeds loads the feed name ("" = all), prints the statuses and returns
 // those printed.
 func runFeeds(cmd *cobra.Command, name string) ([]feedOut, error) {
+	if c, ok, err := remoteFor(cmd); err != nil {
+		return nil, err
+	} else if ok {
+		// The running server's feeds as it loaded them; refresh only when asked.
+		return remoteFeeds(cmd.Context(), cmd.OutOrStdout(), c, name, cmd.Name() == "refresh")
+	}
 	format, err := outputFormat(cmd)
 	if err != nil {
 		return nil, err

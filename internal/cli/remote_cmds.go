@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/ipintel"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -305,4 +306,45 @@ func remoteSetEnabled(ctx context.Context, w io.Writer, c *apiClient, ref string
 	return render(w, c.format, u, func(tw io.Writer) {
 		fmt.Fprintf(tw, "%s is now %s.\n", u.UserPrincipalName, map[bool]string{true: "enabled", false: "disabled"}[enabled])
 	})
+}
+
+// remoteFeeds shows the server's feeds as it loaded them, refreshing first
+// when asked (name "" = all).
+func remoteFeeds(ctx context.Context, w io.Writer, c *apiClient, name string, refresh bool) ([]feedOut, error) {
+	var page struct {
+		Value []struct {
+			Name, Source, Category, Action           string
+			Prefixes                                 int
+			MalformedLines                           int `json:"malformedLines"`
+			LastAttemptDateTime, LastSuccessDateTime *string
+			LastError                                string              `json:"lastError"`
+			SampleErrors                             []ipintel.LineError `json:"sampleErrors"`
+		} `json:"value"`
+	}
+	method, path := "GET", "/v1.0/portcullis/feeds"
+	if refresh {
+		method, path = "POST", "/v1.0/portcullis/feeds/refresh?name="+url.QueryEscape(name)
+	}
+	if err := c.call(ctx, method, path, nil, &page); err != nil {
+		return nil, err
+	}
+	out := []feedOut{}
+	for _, f := range page.Value {
+		if name != "" && f.Name != name {
+			continue
+		}
+		o := feedOut{Name: f.Name, Source: f.Source, Category: f.Category, Action: f.Action, Status: "ok",
+			Prefixes: f.Prefixes, Malformed: f.MalformedLines, LastError: f.LastError, SampleErrors: f.SampleErrors}
+		if f.LastAttemptDateTime != nil {
+			o.LastAttempt = *f.LastAttemptDateTime
+		}
+		if f.LastSuccessDateTime != nil {
+			o.LastSuccess = *f.LastSuccessDateTime
+		}
+		if f.LastError != "" {
+			o.Status = "failed"
+		}
+		out = append(out, o)
+	}
+	return out, render(w, c.format, map[string]any{"value": out}, func(tw io.Writer) { feedsTable(tw, out) })
 }

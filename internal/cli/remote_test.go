@@ -60,6 +60,16 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 		t.Fatalf("online roles assign: %v %s", err, out)
 	}
 
+	var feeds struct {
+		Value []feedOut `json:"value"`
+	}
+	runJSON(t, &feeds, "feeds", "list", "-o", "json")
+	if len(feeds.Value) != 0 {
+		t.Fatalf("the server has no feeds, online list says %+v", feeds.Value)
+	}
+	if r := execute(t, "feeds", "refresh", "nope"); r.code != 1 || !strings.Contains(r.stderr, "No feed called 'nope'") {
+		t.Fatalf("online refresh of an unknown feed: %+v", r)
+	}
 	var pol policyOut
 	runJSON(t, &pol, "lockout", "policy", "set", "--threshold", "12", "-o", "json")
 	if pol.Threshold != 12 || pol.Source != policyFromTenant {
