@@ -106,6 +106,9 @@ func newLocationsListCmd() *cobra.Command {
 		Short: "List named locations: the configuration file's (source config) and the tenant's (source tenant)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteLocationsList(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				locs, err := allLocations(ctx, ls)
 				if err != nil {
@@ -156,6 +159,9 @@ func newLocationsAddCmd() *cobra.Command {
 			l, err := n.toGeo()
 			if err != nil {
 				return err
+			}
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteLocationsAdd(cmd.Context(), cmd.OutOrStdout(), c, l) })
 			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				return runLocationsAdd(ctx, w, ls, l)
@@ -217,6 +223,9 @@ func newLocationsRemoveCmd() *cobra.Command {
 			"can only be removed by editing that file. " + pickupNote,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteLocationsRemove(cmd.Context(), cmd.OutOrStdout(), c, args[0]) })
+			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
 				return runLocationsRemove(ctx, w, ls, args[0])
 			})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/geo"
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/ipintel"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
@@ -347,4 +348,95 @@ func remoteFeeds(ctx context.Context, w io.Writer, c *apiClient, name string, re
 		out = append(out, o)
 	}
 	return out, render(w, c.format, map[string]any{"value": out}, func(tw io.Writer) { feedsTable(tw, out) })
+}
+
+// apiLocation is Graph's named location as the API returns it.
+type apiLocation struct {
+	ODataType string `json:"@odata.type"`
+	ID        string `json:"id"`
+	Name      string `json:"displayName"`
+	Created   string `json:"createdDateTime"`
+	Trusted   *bool  `json:"isTrusted"`
+	IPRanges  []struct {
+		CIDRAddress string `json:"cidrAddress"`
+	} `json:"ipRanges"`
+	Countries      []string `json:"countriesAndRegions"`
+	IncludeUnknown *bool    `json:"includeUnknownCountriesAndRegions"`
+}
+
+func (l apiLocation) out() locationOut {
+	o := locationOut{ID: l.ID, Name: l.Name, Source: locationFromTenant, Countries: l.Countries, Created: l.Created,
+		Trusted: l.Trusted != nil && *l.Trusted, IncludeUnknown: l.IncludeUnknown != nil && *l.IncludeUnknown}
+	for _, r := range l.IPRanges {
+		o.IPRanges = append(o.IPRanges, r.CIDRAddress)
+	}
+	return o
+}
+
+const locationsPath = "/v1.0/identity/conditionalAccess/namedLocations"
+
+func (c *apiClient) locations(ctx context.Context) ([]locationOut, error) {
+	var page struct {
+		Value []apiLocation `json:"value"`
+	}
+	if err := c.call(ctx, "GET", locationsPath, nil, &page); err != nil {
+		return nil, err
+	}
+	out := []locationOut{}
+	for _, l := range page.Value {
+		out = append(out, l.out())
+	}
+	return out, nil
+}
+
+func remoteLocationsList(ctx context.Context, w io.Writer, c *apiClient) error {
+	locs, err := c.locations(ctx)
+	if err != nil {
+		return err
+	}
+	return render(w, c.format, map[string]any{"value": locs}, func(tw io.Writer) { locationsTable(tw, locs) })
+}
+
+func remoteLocationsAdd(ctx context.Context, w io.Writer, c *apiClient, l geo.NamedLocation) error {
+	body := map[string]any{"displayName": l.Name}
+	if len(l.CIDRs) > 0 {
+		ranges := []map[string]string{}
+		for _, p := range l.CIDRs {
+			kind := "#microsoft.graph.iPv4CidrRange"
+			if p.Addr().Is6() {
+				kind = "#microsoft.graph.iPv6CidrRange"
+			}
+			ranges = append(ranges, map[string]string{"@odata.type": kind, "cidrAddress": p.String()})
+		}
+		body["@odata.type"], body["ipRanges"], body["isTrusted"] = "#microsoft.graph.ipNamedLocation", ranges, l.Trusted
+	} else {
+		body["@odata.type"], body["countriesAndRegions"] = "#microsoft.graph.countryNamedLocation", l.Countries
+		body["includeUnknownCountriesAndRegions"] = l.IncludeUnknownCountries
+	}
+	var created apiLocation
+	if err := c.call(ctx, "POST", locationsPath, body, &created); err != nil {
+		return err
+	}
+	out := created.out()
+	return render(w, c.format, out, func(tw io.Writer) {
+		locationsTable(tw, []locationOut{out})
+		fmt.Fprintf(tw, "\nAdded named location %s on %s; it applies at once.\n", out.Name, c.Server)
+	})
+}
+
+func remoteLocationsRemove(ctx context.Context, w io.Writer, c *apiClient, ref string) error {
+	locs, err := c.locations(ctx)
+	if err != nil {
+		return err
+	}
+	found := findLocation(locs, ref)
+	if found == nil {
+		return fmt.Errorf("no named location %q on %s: %w", ref, c.Server, store.ErrNotFound)
+	}
+	if err := c.call(ctx, "DELETE", locationsPath+"/"+url.PathEscape(found.ID), nil, nil); err != nil {
+		return err
+	}
+	return render(w, c.format, *found, func(tw io.Writer) {
+		fmt.Fprintf(tw, "Removed named location %s (%s) on %s; it applies at once.\n", found.Name, found.ID, c.Server)
+	})
 }

@@ -70,6 +70,17 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 	if r := execute(t, "feeds", "refresh", "nope"); r.code != 1 || !strings.Contains(r.stderr, "No feed called 'nope'") {
 		t.Fatalf("online refresh of an unknown feed: %+v", r)
 	}
+	var loc locationOut
+	runJSON(t, &loc, "locations", "add", "--name", "Office", "--cidr", "198.51.100.0/24", "--trusted", "-o", "json")
+	if loc.ID == "" || !loc.Trusted || len(loc.IPRanges) != 1 {
+		t.Fatalf("online locations add: %+v", loc)
+	}
+	if out, _, err := runRoot(t, nil, "locations", "list"); err != nil || !strings.Contains(out, "Office") {
+		t.Fatalf("online locations list: %v %s", err, out)
+	}
+	if _, _, err := runRoot(t, nil, "locations", "remove", "Office"); err != nil {
+		t.Fatalf("online locations remove: %v", err)
+	}
 	var pol policyOut
 	runJSON(t, &pol, "lockout", "policy", "set", "--threshold", "12", "-o", "json")
 	if pol.Threshold != 12 || pol.Source != policyFromTenant {
