@@ -83,6 +83,7 @@ func New(c Config) *API {
 		"POST /v1.0/roleManagement/directory/roleAssignments":                                      a.createRoleAssignment,
 		"DELETE /v1.0/roleManagement/directory/roleAssignments/{id}":                               a.deleteRoleAssignment,
 		"GET /v1.0/applications":                                                                   a.listApps,
+		"POST /v1.0/applications":                                                                  a.createApp,
 		"GET /v1.0/applications/{id}":                                                              a.getApp,
 		"GET /v1.0/auditLogs/signIns":                                                              a.listSignIns,
 		"GET /v1.0/auditLogs/signIns/{id}":                                                         a.getSignIn,

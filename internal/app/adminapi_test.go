@@ -492,6 +492,35 @@ func TestAdminApplications(t *testing.T) {
 	if r := ts.api("GET", "/v1.0/applications/"+uuid.NewString(), tok, ""); r.status != http.StatusNotFound {
 		t.Fatalf("unknown application: %d %s", r.status, r.raw)
 	}
+	// Register a confidential app: its secret comes back once and works.
+	created := ts.api("POST", "/v1.0/applications", tok, `{"displayName":"Reporting","signInAudience":"AzureADMyOrg",`+
+		`"web":{"redirectUris":["https://reports.contoso.test/cb"]}}`)
+	creds, _ = created.body["passwordCredentials"].([]any)
+	if created.status != http.StatusCreated || len(creds) != 1 {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	secret, _ := creds[0].(map[string]any)["secretText"].(string)
+	appID, _ := created.body["appId"].(string)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {secret},
+		"scope": {"https://graph.microsoft.com/.default"}}
+	if r := ts.token(form); r.status != http.StatusOK {
+		t.Fatalf("the new app's secret does not work: %d %s", r.status, r.raw)
+	}
+	again := ts.api("GET", "/v1.0/applications/"+appID, tok, "")
+	if strings.Contains(again.raw, secret) {
+		t.Fatal("the secret is shown again after creation")
+	}
+	for name, body := range map[string]string{
+		"no name":       `{"web":{"redirectUris":["https://x.contoso.test/cb"]}}`,
+		"both kinds":    `{"displayName":"X","publicClient":{"redirectUris":["http://localhost"]},"web":{"redirectUris":["https://x.contoso.test/cb"]}}`,
+		"multi-tenant":  `{"displayName":"X","signInAudience":"AzureADMultipleOrgs"}`,
+		"bad redirect":  `{"displayName":"X","web":{"redirectUris":["http://insecure.contoso.test/cb"]}}`,
+		"unknown field": `{"displayName":"X","requiredResourceAccess":[]}`,
+	} {
+		if r := ts.api("POST", "/v1.0/applications", tok, body); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, r.status, r.raw)
+		}
+	}
 }
 
 // TestAdminNamedLocations: a Security Administrator adds a trusted range in

@@ -32,6 +32,7 @@ var Routes = []Route{
 	{"DELETE", "/v1.0/roleManagement/directory/roleAssignments/{id}", RolesAssign, false, "Remove a role assignment."},
 	{"GET", "/v1.0/applications", AppsRead, false, "List app registrations (secrets never shown, only their hints)."},
 	{"GET", "/v1.0/applications/{id}", AppsRead, false, "Get an app registration by its app (client) ID."},
+	{"POST", "/v1.0/applications", AppsWrite, false, "Register an app (a confidential app's secret is returned once)."},
 	{"GET", "/v1.0/auditLogs/signIns", SignInsRead, false, "The sign-in log: $filter, $top, $orderby, $count, $select, paging."},
 	{"GET", "/v1.0/auditLogs/signIns/{id}", SignInsRead, false, "One sign-in record."},
 	{"GET", "/v1.0/portcullis/signIns/export", SignInsRead, false, "Every matching sign-in as CSV or JSON (?format=), streamed."},
