@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/geo"
 	"github.com/portcullis-idp/portcullis/internal/guard"
 	"github.com/portcullis-idp/portcullis/internal/ipintel"
@@ -438,5 +440,51 @@ func remoteLocationsRemove(ctx context.Context, w io.Writer, c *apiClient, ref s
 	}
 	return render(w, c.format, *found, func(tw io.Writer) {
 		fmt.Fprintf(tw, "Removed named location %s (%s) on %s; it applies at once.\n", found.Name, found.ID, c.Server)
+	})
+}
+
+// remoteUsersAdd creates a user through POST /v1.0/users.
+func remoteUsersAdd(ctx context.Context, w io.Writer, c *apiClient, nu directory.NewUser, generated string) error {
+	body := map[string]any{"accountEnabled": nu.AccountEnabled, "displayName": nu.DisplayName,
+		"userPrincipalName": nu.UserPrincipalName, "mailNickname": strings.Split(nu.UserPrincipalName, "@")[0],
+		"passwordProfile": map[string]any{"password": nu.Password, "forceChangePasswordNextSignIn": nu.ForceChangePasswordNextSignIn}}
+	if nu.Mail != "" {
+		body["mail"] = nu.Mail
+	}
+	var u apiUser
+	if err := c.call(ctx, "POST", "/v1.0/users", body, &u); err != nil {
+		return err
+	}
+	type out struct {
+		apiUser
+		Password string `json:"password,omitempty"`
+	}
+	return render(w, c.format, out{u, generated}, func(tw io.Writer) {
+		fmt.Fprintf(tw, "Added %s (%s) on %s.\n", u.UserPrincipalName, u.ID, c.Server)
+		if generated != "" {
+			fmt.Fprintf(tw, "Password: %s (shown only this once)\n", generated)
+		}
+	})
+}
+
+// remoteResetPassword is set-password through the API: the server generates
+// the temporary password (administrators do not choose one there), which
+// must be changed at the next sign-in.
+func remoteResetPassword(ctx context.Context, w io.Writer, c *apiClient, ref string) error {
+	u, err := c.user(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		NewPassword string `json:"newPassword"`
+	}
+	if err := c.call(ctx, "POST", "/v1.0/users/"+u.ID+"/authentication/methods/"+rbac.PasswordMethodID+"/resetPassword", nil, &res); err != nil {
+		return err
+	}
+	out := map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "forceChangePasswordNextSignIn": true,
+		"password": res.NewPassword}
+	return render(w, c.format, out, func(tw io.Writer) {
+		fmt.Fprintf(tw, "Password of %s reset on %s; it must be changed at the next sign-in.\n", u.UserPrincipalName, c.Server)
+		fmt.Fprintf(tw, "Temporary password: %s (shown only this once)\n", res.NewPassword)
 	})
 }

@@ -70,6 +70,26 @@ func TestLoginAndOnlineCommands(t *testing.T) {
 	if r := execute(t, "feeds", "refresh", "nope"); r.code != 1 || !strings.Contains(r.stderr, "No feed called 'nope'") {
 		t.Fatalf("online refresh of an unknown feed: %+v", r)
 	}
+	var added struct {
+		ID                string `json:"id"`
+		UserPrincipalName string `json:"userPrincipalName"`
+		DisplayName       string `json:"displayName"`
+		AccountEnabled    bool   `json:"accountEnabled"`
+		Password          string `json:"password"`
+	}
+	runJSON(t, &added, "users", "add", "--upn", "dana@contoso.test", "--display-name", "Dana", "-o", "json")
+	if added.ID == "" || len(added.Password) != 20 || !added.AccountEnabled {
+		t.Fatalf("online users add: %+v", added)
+	}
+	var reset map[string]any
+	runJSON(t, &reset, "users", "set-password", "dana@contoso.test", "-o", "json")
+	if pw, _ := reset["password"].(string); len(pw) != 20 || pw == added.Password || reset["forceChangePasswordNextSignIn"] != true {
+		t.Fatalf("online set-password: %+v", reset)
+	}
+	chosen := writeFile(t, "chosen", "Velvet-Harbor-Lamp-51\n")
+	if r := execute(t, "users", "set-password", "dana@contoso.test", "--password-file", chosen); r.code != 2 {
+		t.Fatalf("online set-password with a chosen password: %+v", r)
+	}
 	var loc locationOut
 	runJSON(t, &loc, "locations", "add", "--name", "Office", "--cidr", "198.51.100.0/24", "--trusted", "-o", "json")
 	if loc.ID == "" || !loc.Trusted || len(loc.IPRanges) != 1 {

@@ -61,19 +61,22 @@ func newUsersAddCmd() *cobra.Command {
 		Short: "Add a user (a password is generated and shown once unless --password-file is given)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
-				generated := ""
-				if passwordFile != "" {
-					pw, err := readSecretFile(cmd.InOrStdin(), passwordFile)
-					if err != nil {
-						return err
-					}
-					nu.Password = pw
-				} else {
-					generated = app.GeneratePassword()
-					nu.Password = generated
+			generated := ""
+			if passwordFile != "" {
+				pw, err := readSecretFile(cmd.InOrStdin(), passwordFile)
+				if err != nil {
+					return err
 				}
-				nu.AccountEnabled = !disabled
+				nu.Password = pw
+			} else {
+				generated = app.GeneratePassword()
+				nu.Password = generated
+			}
+			nu.AccountEnabled = !disabled
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteUsersAdd(cmd.Context(), cmd.OutOrStdout(), c, nu, generated) })
+			}
+			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				return runUsersAdd(ctx, w, s, nu, generated)
 			})
 		},
@@ -208,6 +211,13 @@ func newUsersSetPasswordCmd() *cobra.Command {
 		Use: "set-password UPN|ID [--password-file FILE] [--force-change]", Args: cobra.ExactArgs(1),
 		Short: "Set a user's password (generated and shown once unless --password-file is given)",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				if err == nil && passwordFile != "" {
+					err = fmt.Errorf("%w: through the API the server generates a temporary password; "+
+						"omit --password-file, or add --data DIR to set a chosen one offline", ErrUsage)
+				}
+				return cmpOr(err, func() error { return remoteResetPassword(cmd.Context(), cmd.OutOrStdout(), c, args[0]) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
