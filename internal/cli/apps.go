@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portcullis-idp/portcullis/internal/adminapi"
+	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -148,8 +149,17 @@ func newKeysCmd() *cobra.Command {
 			}
 			defer db.Close()
 			overlap := max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime) + 5*time.Minute
-			if _, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), overlap); err != nil {
+			key, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), overlap)
+			if err != nil {
 				return err
+			}
+			// Signing keys are global; the audit record goes to the tenant.
+			if t, err := app.SingleTenant(cmd.Context(), db); err == nil {
+				if err := adminapi.RecordOffline(cmd.Context(), db, osUserName(), adminapi.OfflineChange{TenantID: t.ID,
+					Category: "KeyManagement", Activity: "Rotate signing key", Operation: "Add", TargetID: key.ID,
+					TargetName: "Token signing key", TargetType: "SigningKey"}); err != nil {
+					return fmt.Errorf("the key was rotated but its audit record failed: %w", err)
+				}
 			}
 			return runKeysList(cmd.Context(), cmd.OutOrStdout(), db, format)
 		},

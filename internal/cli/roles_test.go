@@ -154,6 +154,7 @@ func TestOfflineChangesAreAudited(t *testing.T) {
 		{"ips", "block", "203.0.113.0/24", "--reason", "spray"},
 		{"locations", "add", "--name", "Office", "--cidr", "198.51.100.0/24", "--trusted"},
 		{"locations", "remove", "Office"},
+		{"keys", "rotate"},
 	}
 	for _, args := range steps {
 		if _, _, err := runRoot(t, nil, append(args, "--data", dir)...); err != nil {
@@ -162,7 +163,7 @@ func TestOfflineChangesAreAudited(t *testing.T) {
 	}
 	got := strings.Join(auditActivities(t, dir, in.TenantID), ",")
 	want := "Add user,Update user,Update user,Reset user password,Update banned password terms,Update lockout policy," +
-		"Add application,Block IP address,Add named location,Delete named location"
+		"Add application,Block IP address,Add named location,Delete named location,Rotate signing key"
 	if got != want {
 		t.Fatalf("audit log:\n got %s\nwant %s", got, want)
 	}
