@@ -156,7 +156,8 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		return nil, err
 	}
 	retention := &signinlog.Retention{Store: s.db, SignInDays: cfg.SignInLog.RetentionDays,
-		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger}
+		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger,
+		Optimize: s.db.Optimize}
 	go retention.Run(bg, time.Hour)
 	keys := oidc.NewKeySet(s.db, time.Now)
 	provider, err := oidc.New(ctx, oidc.Config{

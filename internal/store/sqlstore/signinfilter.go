@@ -177,3 +177,22 @@ func (db *DB) prune(ctx context.Context, table, tenantID string, cutoff time.Tim
 	})
 	return int(n), mapErr(err, "prune "+table)
 }
+
+// Optimize refreshes the query planner's statistics where they are stale
+// (SQLite's PRAGMA optimize, sampling at most 400 rows per index so it
+// takes milliseconds even on a large log). Without statistics the planner
+// can scan a month of the time index for one user's failures instead of
+// reading that user's few records: 665 ms against 0.2 ms on 1,000,000
+// records (BenchmarkSignInQueries).
+func (db *DB) Optimize(ctx context.Context) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return mapErr(err, "optimize")
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA analysis_limit = 400`); err != nil {
+		return mapErr(err, "optimize")
+	}
+	_, err = conn.ExecContext(ctx, `PRAGMA optimize = 0x10002`)
+	return mapErr(err, "optimize")
+}
