@@ -2,10 +2,8 @@ package adminapi
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -188,12 +186,8 @@ func decodeCursor(s string) (store.SignInCursor, error) {
 	return store.SignInCursor{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
 }
 
-// exportPage is how many records one store read fetches while exporting.
-const exportPage = 1000
-
-// exportSignIns streams every record matching $filter, newest first, as
-// CSV or as a JSON array (Graph's download shapes), page by page through
-// the keyset cursor: no row limit, and memory bounded by one page.
+// exportSignIns streams every record matching $filter as CSV or as a JSON
+// array (Graph's download shapes): no row limit, memory bounded by one page.
 func (a *API) exportSignIns(w http.ResponseWriter, r *http.Request, p *principal) {
 	format := r.URL.Query().Get("format")
 	if format != "csv" && format != "json" {
@@ -205,96 +199,13 @@ func (a *API) exportSignIns(w http.ResponseWriter, r *http.Request, p *principal
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	q.filter.Limit = exportPage
-	q.filter.After = nil
 	name := "SignIns_" + a.now().UTC().Format("2006-01-02T15-04-05") + "." + format
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	var out exportWriter
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		out = newCSVExport(w)
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-		out = &jsonExport{w: w}
-	}
-	if err := a.streamSignIns(r, q.filter, out); err != nil {
-		// Headers are gone: the truncated body is the signal (a JSON
-		// array without its closing bracket, a CSV without its last rows).
+	w.Header().Set("Content-Type", map[string]string{"csv": "text/csv; charset=utf-8", "json": "application/json"}[format])
+	if err := signinlog.Export(r.Context(), a.store, q.filter, format, w); err != nil {
+		// Headers are gone: the truncated body is the signal (a JSON array
+		// without its closing bracket, a CSV without its last rows).
 		a.logger.Error("sign-in export failed part way", "error", err, "request_id", httpx.RequestID(r.Context()))
-		return
 	}
-	_ = out.close()
-}
-
-func (a *API) streamSignIns(r *http.Request, f store.SignInFilter, out exportWriter) error {
-	for {
-		rows, err := a.store.FindSignIns(r.Context(), f)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := out.write(row.Body); err != nil {
-				return err
-			}
-		}
-		if len(rows) < f.Limit {
-			return nil
-		}
-		last := rows[len(rows)-1]
-		f.After = &store.SignInCursor{CreatedAt: last.CreatedAt, ID: last.ID}
-	}
-}
-
-type exportWriter interface {
-	write(record []byte) error
-	close() error
-}
-
-type jsonExport struct {
-	w     http.ResponseWriter
-	count int
-}
-
-func (j *jsonExport) write(record []byte) error {
-	sep := ",\n"
-	if j.count == 0 {
-		sep = "[\n"
-	}
-	j.count++
-	if _, err := io.WriteString(j.w, sep); err != nil {
-		return err
-	}
-	_, err := j.w.Write(record)
-	return err
-}
-
-func (j *jsonExport) close() error {
-	end := "\n]\n"
-	if j.count == 0 {
-		end = "[]\n"
-	}
-	_, err := io.WriteString(j.w, end)
-	return err
-}
-
-type csvExport struct{ cw *csv.Writer }
-
-func newCSVExport(w io.Writer) *csvExport {
-	e := &csvExport{cw: csv.NewWriter(w)}
-	_ = e.cw.Write(signinlog.CSVHeader)
-	return e
-}
-
-func (e *csvExport) write(record []byte) error {
-	row, err := signinlog.CSVRow(record)
-	if err != nil {
-		return err
-	}
-	return e.cw.Write(row)
-}
-
-func (e *csvExport) close() error {
-	e.cw.Flush()
-	return e.cw.Error()
 }

@@ -349,8 +349,7 @@ func signInExportPath(format, filter string) string {
 	return path
 }
 
-// exportOffline pages through the store with the keyset cursor, so memory
-// stays bounded by one page however many records match.
+// exportOffline streams from the data directory (see signinlog.Export).
 func exportOffline(ctx context.Context, w io.Writer, s session, format, filter string) error {
 	var where odata.Expr
 	if filter != "" {
@@ -359,52 +358,5 @@ func exportOffline(ctx context.Context, w io.Writer, s session, format, filter s
 			return fmt.Errorf("%w: %v", ErrUsage, err)
 		}
 	}
-	cw := csv.NewWriter(w)
-	if format == "csv" {
-		_ = cw.Write(signinlog.CSVHeader)
-	}
-	q := store.SignInFilter{TenantID: s.tenant.ID, Where: where, Limit: 1000}
-	count := 0
-	for {
-		rows, err := s.db.FindSignIns(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if format == "csv" {
-				row, err := signinlog.CSVRow(r.Body)
-				if err != nil {
-					return err
-				}
-				_ = cw.Write(row)
-				continue
-			}
-			sep := ",\n"
-			if count == 0 {
-				sep = "[\n"
-			}
-			if _, err := io.WriteString(w, sep); err != nil {
-				return err
-			}
-			if _, err := w.Write(r.Body); err != nil {
-				return err
-			}
-			count++
-		}
-		if len(rows) < q.Limit {
-			break
-		}
-		last := rows[len(rows)-1]
-		q.After = &store.SignInCursor{CreatedAt: last.CreatedAt, ID: last.ID}
-	}
-	if format == "csv" {
-		cw.Flush()
-		return cw.Error()
-	}
-	end := "\n]\n"
-	if count == 0 {
-		end = "[]\n"
-	}
-	_, err := io.WriteString(w, end)
-	return err
+	return signinlog.Export(ctx, s.db, store.SignInFilter{TenantID: s.tenant.ID, Where: where}, format, w)
 }
