@@ -237,13 +237,7 @@ func (a *API) checkIP(w http.ResponseWriter, r *http.Request, p *principal) {
 	if v.Matches == nil {
 		v.Matches = []guard.IPMatch{}
 	}
-	out := ipVerdict{IP: ip.String(), Verdict: "allowed", IPVerdict: v, BlockRecords: []store.IPBlock{}}
-	switch {
-	case v.Blocked:
-		out.Verdict = "blocked"
-	case v.Trusted:
-		out.Verdict = "allowed (trusted location)"
-	}
+	out := ipVerdict{IP: ip.String(), Verdict: v.Summary(), IPVerdict: v, BlockRecords: []store.IPBlock{}}
 	for _, m := range v.Matches {
 		if m.Kind != "block" {
 			continue

@@ -48,12 +48,11 @@ func (a *API) parseSignInQuery(r *http.Request, tenantID string) (signInQuery, e
 		return out, badQuery(err.Error())
 	}
 	out.filter.Limit = top
+	// Without $orderby, newest first (Graph's default); a named order is
+	// ascending unless it says desc, as in OData.
 	switch strings.ToLower(strings.Join(strings.Fields(q.Get("$orderby")), " ")) {
-	case "", "createddatetime desc", "createddatetime":
-		if q.Get("$orderby") != "" && !strings.Contains(strings.ToLower(q.Get("$orderby")), "desc") {
-			out.filter.Ascending = true // OData's default direction is ascending when one is named
-		}
-	case "createddatetime asc":
+	case "", "createddatetime desc":
+	case "createddatetime", "createddatetime asc":
 		out.filter.Ascending = true
 	default:
 		return out, badQuery("$orderby supports only createdDateTime (asc or desc).")

@@ -157,16 +157,14 @@ func parseTop(s string, def, limit int) (int, error) {
 	return n, nil
 }
 
-// findUser resolves an object ID or a sign-in name (UPN or mail).
+// findUser resolves an object ID or a sign-in name (UPN or mail); a name
+// that cannot be one is simply not found.
 func (a *API) findUser(r *http.Request, tenantID, idOrName string) (store.User, error) {
-	if u, err := a.store.GetUser(r.Context(), tenantID, idOrName); err == nil || !errors.Is(err, store.ErrNotFound) {
-		return u, err
+	u, err := a.dir.FindUser(r.Context(), store.Tenant{ID: tenantID}, idOrName)
+	if errors.Is(err, directory.ErrInvalidName) {
+		return u, store.ErrNotFound
 	}
-	key, err := directory.LoginKey(idOrName)
-	if err != nil {
-		return store.User{}, store.ErrNotFound
-	}
-	return a.store.UserByLogin(r.Context(), tenantID, key)
+	return u, err
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request, p *principal) {

@@ -130,13 +130,7 @@ func runIPsCheck(ctx context.Context, w io.Writer, is ipSession, ip netip.Addr) 
 	if v.Matches == nil {
 		v.Matches = []guard.IPMatch{}
 	}
-	out := ipCheckOut{IP: ip.String(), Verdict: "allowed", IPVerdict: v, FeedErrors: is.feedProblems}
-	switch {
-	case v.Blocked:
-		out.Verdict = "blocked"
-	case v.Trusted:
-		out.Verdict = "allowed (trusted location)"
-	}
+	out := ipCheckOut{IP: ip.String(), Verdict: v.Summary(), IPVerdict: v, FeedErrors: is.feedProblems}
 	for _, m := range v.Matches {
 		if m.Kind != "block" {
 			continue

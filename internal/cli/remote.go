@@ -233,13 +233,7 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any) 
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var ge struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &ge) == nil && ge.Error.Code != "" {
-			return fmt.Errorf("%s refused (%s): %s", c.Server, ge.Error.Code, ge.Error.Message)
-		}
-		return fmt.Errorf("%s answered %s", c.Server, resp.Status)
+		return c.refusal(resp, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		return json.Unmarshal(raw, out)
@@ -262,14 +256,19 @@ func (c *apiClient) download(ctx context.Context, w io.Writer, path string) erro
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var ge struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &ge) == nil && ge.Error.Code != "" {
-			return fmt.Errorf("%s refused (%s): %s", c.Server, ge.Error.Code, ge.Error.Message)
-		}
-		return fmt.Errorf("%s answered %s", c.Server, resp.Status)
+		return c.refusal(resp, raw)
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// refusal turns a non-2xx answer into an error quoting Graph's error body.
+func (c *apiClient) refusal(resp *http.Response, raw []byte) error {
+	var ge struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(raw, &ge) == nil && ge.Error.Code != "" {
+		return fmt.Errorf("%s refused (%s): %s", c.Server, ge.Error.Code, ge.Error.Message)
+	}
+	return fmt.Errorf("%s answered %s", c.Server, resp.Status)
 }

@@ -271,3 +271,15 @@ func (g *Guard) UnblockIP(ctx context.Context, id, by, reason string) error {
 // RefreshIP reloads block records and named locations now, after this
 // process changed them, instead of at the next poll.
 func (g *Guard) RefreshIP(ctx context.Context) error { return g.reloadIP(ctx) }
+
+// Summary is the verdict in words, as admins read it: "blocked",
+// "allowed (trusted location)" or "allowed".
+func (v IPVerdict) Summary() string {
+	switch {
+	case v.Blocked:
+		return "blocked"
+	case v.Trusted:
+		return "allowed (trusted location)"
+	}
+	return "allowed"
+}

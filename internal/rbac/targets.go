@@ -1,5 +1,7 @@
 package rbac
 
+import "slices"
+
 // Entra protects administrators from lower administrators: a Helpdesk
 // Administrator can reset the password of a user with no role but not of a
 // Global Administrator. These are the roles a target may hold for each
@@ -42,14 +44,7 @@ func CanAssignRoles(actorRoles []string) bool {
 
 func subset(have, allowed []string) bool {
 	for _, h := range have {
-		found := false
-		for _, a := range allowed {
-			if h == a {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(allowed, h) {
 			return false
 		}
 	}
