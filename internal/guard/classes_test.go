@@ -239,12 +239,9 @@ func (c *countingNetworks) NetworkLastSuccess(ctx context.Context, tenantID, use
 	return c.DB.NetworkLastSuccess(ctx, tenantID, userID, prefix)
 }
 
-// TestFamiliarNetworkReadsPerUser: attempts from many new addresses against
-// one account read the user's networks once per cache TTL, not once per
-// address; a new success is familiar at once; a user with more networks than
-// the cached set still gets exact answers.
-func TestFamiliarNetworkReadsPerUser(t *testing.T) {
-	f := newFixture(t)
+// countReads rebuilds the fixture's guard over a counting wrapper of its store.
+func (f *fixture) countReads(t *testing.T) *countingNetworks {
+	t.Helper()
 	counting := &countingNetworks{DB: f.db}
 	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
 		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
@@ -252,6 +249,16 @@ func TestFamiliarNetworkReadsPerUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.g = g
+	return counting
+}
+
+// TestFamiliarNetworkReadsPerUser: attempts from many new addresses against
+// one account read the user's networks once per cache TTL, not once per
+// address; a new success is familiar at once; a user with more networks than
+// the cached set still gets exact answers.
+func TestFamiliarNetworkReadsPerUser(t *testing.T) {
+	f := newFixture(t)
+	counting := f.countReads(t)
 	u := f.user(t, "right")
 	if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.7"); !out.Correct {
 		t.Fatalf("first sign-in: %+v", out)
@@ -289,13 +296,7 @@ func TestFamiliarNetworkReadsPerUser(t *testing.T) {
 // hour has passed; a success after a failure still resets the budget.
 func TestRepeatedSuccessWritesNothing(t *testing.T) {
 	f := newFixture(t)
-	counting := &countingNetworks{DB: f.db}
-	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
-		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.g = g
+	counting := f.countReads(t)
 	u := f.user(t, "right")
 	f.try(t, &u, u.LoginKey, "right", "203.0.113.7") // unfamiliar: creates the budget, records the network
 	f.try(t, &u, u.LoginKey, "right", "203.0.113.8") // familiar network: creates that budget
@@ -330,13 +331,7 @@ func TestRepeatedSuccessWritesNothing(t *testing.T) {
 // or that network would look unfamiliar for the cache's whole lifetime.
 func TestNetworkListReadDuringSuccessIsNotCached(t *testing.T) {
 	f := newFixture(t)
-	counting := &countingNetworks{DB: f.db}
-	g, err := New(context.Background(), Config{Store: counting, Pool: f.g.pool, Params: fastParams, DefaultPolicy: testPolicy,
-		UnknownNameSlots: 4096, Now: f.now, CacheTTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.g = g
+	counting := f.countReads(t)
 	u := f.user(t, "right")
 	counting.afterRecent = func() { // the stale (empty) list is in hand; now a success lands
 		if out := f.try(t, &u, u.LoginKey, "right", "203.0.113.7"); !out.Correct {
