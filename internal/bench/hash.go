@@ -66,11 +66,13 @@ func runHash(ctx context.Context, e *Env) (*ScenarioResult, error) {
 		return r, err
 	}
 	e.logf("hash: password grants, %d users, concurrency %d, up to %s", sz.Users, sz.GrantConc, sz.GrantTime)
+	cpuServer, cpuSelf := srv.CPUSeconds(), selfCPUSeconds()
 	st := Load{Name: "hash-grant", Addr: srv.Addr, Path: TokenPath, Concurrency: sz.GrantConc,
 		MaxRequests: int64(sz.Users), Duration: sz.GrantTime,
 		Next: func(rng *rand.Rand, i int64) Request {
 			return Request{Body: passwordBody(userName(int(i)), UserPassword), XFF: randomIPv4In10(rng), CorrelationID: randomGUID(rng)}
 		}}.Run(ctx)
+	cpuServer, cpuSelf = srv.CPUSeconds()-cpuServer, selfCPUSeconds()-cpuSelf
 	srv.Stop()
 	// The ceiling again, right after: on a shared machine the neighbours'
 	// load drifts, and the mean of before and after brackets the grants.
@@ -89,6 +91,11 @@ func runHash(ctx context.Context, e *Env) (*ScenarioResult, error) {
 	}
 	r.add(fmt.Sprintf("successful password grants/s (concurrency %d)", sz.GrantConc), ok, "/s")
 	r.atLeast("grants/s as share of the mean argon2id ceiling", 100*ok/raw, "%", 85)
+	if st.ElapsedSec > 0 && cpuServer > 0 {
+		r.add("server CPU during the grants", cpuServer/st.ElapsedSec, "cores")
+		r.add("harness CPU during the grants", cpuSelf/st.ElapsedSec, "cores")
+		r.add("server CPU per successful grant", 1000*cpuServer/float64(st.Status["200"]), "ms")
+	}
 	r.add("grant p50", st.P50Ms, "ms")
 	r.add("grant p99", st.P99Ms, "ms")
 	if other := st.Answered - st.Status["200"]; other > 0 {

@@ -91,6 +91,8 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.1f MiB", v)
 	case "x":
 		return fmt.Sprintf("%.1f×", v)
+	case "cores":
+		return fmt.Sprintf("%.2f cores", v)
 	case "/s":
 		if v >= 100 {
 			return fmt.Sprintf("%.0f/s", v)

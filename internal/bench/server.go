@@ -244,3 +244,39 @@ func (s *Server) Metric(name string) (float64, error) {
 	}
 	return 0, fmt.Errorf("metric %s not exported", name)
 }
+
+// CPUSeconds is the server's user plus system CPU time so far, read from
+// /proc (0 where /proc is missing). Differences over a phase show how many
+// cores the server kept busy.
+func (s *Server) CPUSeconds() float64 {
+	return procCPUSeconds(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+}
+
+// selfCPUSeconds is the harness's own CPU time, for the same comparison:
+// load generation shares the cores with the server.
+func selfCPUSeconds() float64 { return procCPUSeconds("/proc/self/stat") }
+
+// procCPUSeconds parses utime and stime (fields 14 and 15, in clock ticks of
+// 1/100 s on Linux) from a /proc stat file.
+func procCPUSeconds(path string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may contain spaces; fields after it
+	// start behind the last ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / clockTicksPerSecond
+}
+
+// clockTicksPerSecond is USER_HZ, 100 on every Linux architecture Go runs on.
+const clockTicksPerSecond = 100

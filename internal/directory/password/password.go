@@ -21,7 +21,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/portcullis-idp/portcullis/internal/argon2id"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -94,7 +94,7 @@ func Hash(plain string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: reading salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(plain), salt, p.Iterations, p.MemoryKiB, p.Parallelism, KeyLen)
+	key := argon2id.Key([]byte(plain), salt, p.Iterations, p.MemoryKiB, p.Parallelism, KeyLen)
 	h := argonHash{
 		memory: p.MemoryKiB, iterations: p.Iterations, parallelism: p.Parallelism,
 		salt: salt, key: key,
@@ -113,7 +113,7 @@ func Verify(encoded, plain string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		got := argon2.IDKey([]byte(plain), h.salt, h.iterations, h.memory, h.parallelism, uint32(len(h.key)))
+		got := argon2id.Key([]byte(plain), h.salt, h.iterations, h.memory, h.parallelism, uint32(len(h.key)))
 		return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 	case isBcrypt(encoded):
 		if err := checkBcrypt(encoded); err != nil {

@@ -109,7 +109,7 @@ func parseDecimal(s string) (uint32, error) {
 }
 
 // checkArgonParams enforces the safety limits. The lower bounds matter as
-// much as the upper ones: argon2.IDKey panics on zero passes or lanes, and
+// much as the upper ones: argon2id.Key panics on zero passes or lanes, and
 // RFC 9106 requires at least 8 KiB of memory per lane.
 func checkArgonParams(m, t, p uint32) error {
 	switch {
