@@ -69,7 +69,7 @@ func (a *API) verify(r *http.Request) (*principal, *tokenClaims, error) {
 	if !ok || raw == "" {
 		return nil, nil, authFailure("Access token is empty.")
 	}
-	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil || len(tok.Headers) != 1 {
 		return nil, nil, authFailure("Access token is not a valid JWT.")
 	}
@@ -78,7 +78,9 @@ func (a *API) verify(r *http.Request) (*principal, *tokenClaims, error) {
 		return nil, nil, authFailure("Signing keys are unavailable.")
 	}
 	keys := jwks.Key(tok.Headers[0].KeyID)
-	if len(keys) == 0 {
+	// The header's algorithm must be the key's own, never one the token
+	// picked for it.
+	if len(keys) == 0 || keys[0].Algorithm != tok.Headers[0].Algorithm {
 		return nil, nil, authFailure("Access token signature is invalid.")
 	}
 	var c tokenClaims

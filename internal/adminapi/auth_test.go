@@ -2,6 +2,9 @@ package adminapi
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
@@ -49,23 +53,24 @@ func newAuthFixture(t *testing.T) *authFixture {
 		RoleDefinitionID: rbac.GlobalAdministrator, DirectoryScopeID: "/", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	k, err := oidc.GenerateKey(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateKey(ctx, k); err != nil {
+	if _, err := oidc.EnsureKeys(ctx, db, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-// token signs claims with the fixture's current key.
+// token signs claims with the fixture's current RS256 key.
 func (f *authFixture) token(t *testing.T, aud string, issued time.Time, lifetime time.Duration) string {
 	t.Helper()
 	signer, err := f.keys.Signer(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f.signWith(t, signer, aud, issued, lifetime)
+}
+
+func (f *authFixture) signWith(t *testing.T, signer jose.Signer, aud string, issued time.Time, lifetime time.Duration) string {
+	t.Helper()
 	claims := map[string]any{"iss": testPublicURL + "/" + f.tenant + "/v2.0", "aud": aud, "iat": issued.Unix(),
 		"nbf": issued.Unix(), "exp": issued.Add(lifetime).Unix(), "tid": f.tenant, "oid": f.user.ID, "uti": uuid.NewString()}
 	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
@@ -134,5 +139,38 @@ func TestExpiredAndMisaddressedTokensRefusedAndAudited(t *testing.T) {
 	}
 	if n := f.refusals(t); n != 2 {
 		t.Fatalf("a forged token was audited in the tenant it claims: %d records", n)
+	}
+}
+
+// TestTokenAlgorithmsAndKeys: the ES256 tokens Portcullis issues for its
+// own API are accepted like RS256 ones, but a token cannot pick the
+// algorithm for a key: an ES256 signature under the RS256 key's kid is
+// refused.
+func TestTokenAlgorithmsAndKeys(t *testing.T) {
+	f := newAuthFixture(t)
+	issued := time.Now()
+	self, err := f.keys.SelfSigner(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := call(f.serve(issued), f.signWith(t, self, oidc.GraphAppID, issued, time.Hour)); rec.Code != http.StatusOK {
+		t.Fatalf("ES256 token: %d %s", rec.Code, rec.Body)
+	}
+	rs, err := f.keys.Signer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", rs.Options().ExtraHeaders["kid"])
+	forged, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: stranger}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := call(f.serve(issued), f.signWith(t, forged, oidc.GraphAppID, issued, time.Hour))
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "signature is invalid") {
+		t.Fatalf("ES256 token under the RS256 kid: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -54,8 +54,11 @@ func TestRealClients(t *testing.T) {
 		t.Fatalf("ID token claims = %s", b)
 	}
 
-	// The access token verifies against the same JWKS, with Graph's audience.
-	atVerifier := provider.Verifier(&oidc.Config{ClientID: "00000003-0000-0000-c000-000000000000"})
+	// The access token is for Portcullis's own API, which only Portcullis
+	// verifies, so it is ES256 (the ID token above is RS256, the only
+	// algorithm discovery advertises); it verifies against the same JWKS.
+	atVerifier := provider.Verifier(&oidc.Config{ClientID: "00000003-0000-0000-c000-000000000000",
+		SupportedSigningAlgs: []string{oidc.ES256}})
 	if _, err := atVerifier.Verify(ctx, tok.AccessToken); err != nil {
 		t.Fatalf("access token does not verify: %v", err)
 	}

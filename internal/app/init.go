@@ -119,17 +119,14 @@ func Initialise(ctx context.Context, db store.Store, cfg config.Config, opts Ini
 	if err != nil {
 		return res, fmt.Errorf("register the CLI app: %w", err)
 	}
-	if keys, err := db.ListKeys(ctx); err != nil {
+	created, err := oidc.EnsureKeys(ctx, db, time.Now())
+	if err != nil {
 		return res, err
-	} else if len(keys) == 0 {
-		k, err := oidc.GenerateKey(time.Now())
-		if err != nil {
-			return res, err
+	}
+	for _, k := range created {
+		if k.Algorithm == oidc.AlgRS256 {
+			res.KeyID = k.ID
 		}
-		if err := db.CreateKey(ctx, k); err != nil {
-			return res, err
-		}
-		res.KeyID = k.ID
 	}
 	return res, nil
 }

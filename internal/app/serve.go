@@ -159,6 +159,12 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger,
 		Optimize: s.db.Optimize}
 	go retention.Run(bg, time.Hour)
+	// Directories initialised before ES256 keys existed get one now.
+	if created, err := oidc.EnsureKeys(ctx, s.db, time.Now()); err != nil {
+		return nil, err
+	} else if len(created) > 0 {
+		logger.Info("created missing signing keys", "count", len(created))
+	}
 	keys := oidc.NewKeySet(s.db, time.Now)
 	provider, err := oidc.New(ctx, oidc.Config{
 		PublicURL: s.baseURL, Store: s.db, Directory: DirectoryService(s.db, cfg), Guard: g,

@@ -149,16 +149,18 @@ func newKeysCmd() *cobra.Command {
 			}
 			defer db.Close()
 			overlap := max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime) + 5*time.Minute
-			key, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), overlap)
+			keys, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), overlap)
 			if err != nil {
 				return err
 			}
-			// Signing keys are global; the audit record goes to the tenant.
+			// Signing keys are global; the audit records go to the tenant.
 			if t, err := app.SingleTenant(cmd.Context(), db); err == nil {
-				if err := adminapi.RecordOffline(cmd.Context(), db, osUserName(), adminapi.OfflineChange{TenantID: t.ID,
-					Category: "KeyManagement", Activity: "Rotate signing key", Operation: "Add", TargetID: key.ID,
-					TargetName: "Token signing key", TargetType: "SigningKey"}); err != nil {
-					return fmt.Errorf("the key was rotated but its audit record failed: %w", err)
+				for _, key := range keys {
+					if err := adminapi.RecordOffline(cmd.Context(), db, osUserName(), adminapi.OfflineChange{TenantID: t.ID,
+						Category: "KeyManagement", Activity: "Rotate signing key", Operation: "Add", TargetID: key.ID,
+						TargetName: key.Algorithm + " token signing key", TargetType: "SigningKey"}); err != nil {
+						return fmt.Errorf("the keys were rotated but an audit record failed: %w", err)
+					}
 				}
 			}
 			return runKeysList(cmd.Context(), cmd.OutOrStdout(), db, format)

@@ -93,12 +93,18 @@ func TestKeys(t *testing.T) {
 	dir, in := initDir(t)
 	var keys keyList
 	runJSON(t, &keys, "keys", "list", "--data", dir, "-o", "json")
-	if len(keys.Value) != 1 {
-		t.Fatalf("keys after init = %+v", keys.Value)
+	if len(keys.Value) != 2 {
+		t.Fatalf("keys after init = %+v, want one RS256 and one ES256 key", keys.Value)
 	}
-	first := keys.Value[0]
-	if first.KeyID != in.SigningKeyID || first.Status != "active" || first.Algorithm != "RS256" || first.PublishUntil != "" {
-		t.Errorf("initial key = %+v (init reported %s)", first, in.SigningKeyID)
+	initial := map[string]keyOut{}
+	for _, k := range keys.Value {
+		if k.Status != "active" || k.PublishUntil != "" {
+			t.Errorf("initial key = %+v", k)
+		}
+		initial[k.Algorithm] = k
+	}
+	if initial["RS256"].KeyID != in.SigningKeyID || initial["ES256"].KeyID == "" {
+		t.Errorf("initial keys = %+v (init reported %s)", keys.Value, in.SigningKeyID)
 	}
 
 	start := time.Now()
@@ -108,26 +114,30 @@ func TestKeys(t *testing.T) {
 	if !reflect.DeepEqual(rotated, keys) {
 		t.Errorf("rotate printed %+v, list %+v", rotated, keys)
 	}
-	if len(keys.Value) != 2 {
+	if len(keys.Value) != 4 {
 		t.Fatalf("keys after rotate = %+v", keys.Value)
 	}
-	newest, old := keys.Value[0], keys.Value[1]
-	if newest.Status != "active" || newest.KeyID == first.KeyID || newest.PublishUntil != "" {
-		t.Errorf("new key = %+v", newest)
-	}
-	if old.KeyID != first.KeyID || old.Status != "retired, published" {
-		t.Errorf("old key = %+v", old)
-	}
-	until, err := time.Parse(time.RFC3339, old.PublishUntil)
-	if err != nil {
-		t.Fatalf("publishedUntil %q: %v", old.PublishUntil, err)
-	}
-	// Tokens live an hour by default; the old key must outlive them.
-	if minUntil := start.Add(time.Hour); until.Before(minUntil) {
-		t.Errorf("publishedUntil %v is before %v", until, minUntil)
+	for _, k := range keys.Value {
+		old := initial[k.Algorithm]
+		switch {
+		case k.KeyID == old.KeyID:
+			if k.Status != "retired, published" {
+				t.Errorf("old key = %+v", k)
+			}
+			until, err := time.Parse(time.RFC3339, k.PublishUntil)
+			if err != nil {
+				t.Fatalf("publishedUntil %q: %v", k.PublishUntil, err)
+			}
+			// Tokens live an hour by default; the old key must outlive them.
+			if minUntil := start.Add(time.Hour); until.Before(minUntil) {
+				t.Errorf("publishedUntil %v is before %v", until, minUntil)
+			}
+		case k.Status != "active" || k.PublishUntil != "":
+			t.Errorf("new key = %+v", k)
+		}
 	}
 	stdout, _, err := runRoot(t, nil, "keys", "list", "--data", dir)
-	if err != nil || !strings.Contains(stdout, "retired, published") || !strings.Contains(stdout, newest.KeyID) {
+	if err != nil || !strings.Contains(stdout, "retired, published") || !strings.Contains(stdout, keys.Value[0].KeyID) {
 		t.Errorf("table keys list = %q, %v", stdout, err)
 	}
 }

@@ -48,8 +48,13 @@ func (p *Provider) pairwiseSubject(tenantID, userID, clientID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// sign serialises claims as a JWT signed with the key their audience needs.
 func (p *Provider) sign(ctx context.Context, claims map[string]any) (string, error) {
 	signer, err := p.keys.Signer(ctx)
+	if aud, _ := claims["aud"].(string); aud == GraphAppID {
+		// Only Portcullis verifies tokens for its own API (see AlgES256).
+		signer, err = p.keys.SelfSigner(ctx)
+	}
 	if err != nil {
 		return "", err
 	}

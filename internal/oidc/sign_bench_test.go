@@ -18,7 +18,7 @@ func BenchmarkSignToken(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	k, err := GenerateKey(time.Now())
+	k, err := GenerateKey(time.Now(), AlgRS256)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func (a App) Allows(grant string) bool {
 // published until PublishUntil, so tokens it signed still verify.
 type SigningKey struct {
 	ID           string // kid
-	Algorithm    string // RS256
+	Algorithm    string // RS256 or ES256
 	PrivateKey   []byte // PKCS#8 DER
 	CreatedAt    time.Time
 	RetiredAt    time.Time // zero while active
@@ -184,9 +184,10 @@ type Apps interface {
 // Keys stores signing keys.
 type Keys interface {
 	CreateKey(ctx context.Context, k SigningKey) error
-	ListKeys(ctx context.Context) ([]SigningKey, error) // active key first, then newest first
-	// RotateKeys atomically retires every active key (publishing it until
-	// publishUntil) and stores next as the only active key.
+	ListKeys(ctx context.Context) ([]SigningKey, error) // active keys first, then newest first
+	// RotateKeys atomically retires every active key of next's algorithm
+	// (publishing it until publishUntil) and stores next as that
+	// algorithm's only active key. Keys of other algorithms are untouched.
 	RotateKeys(ctx context.Context, next SigningKey, publishUntil time.Time) error
 }
 

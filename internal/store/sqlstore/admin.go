@@ -43,7 +43,7 @@ func (db *DB) ListRoleAssignments(ctx context.Context, tenantID, principalID str
 		q += ` AND principal_id = ?`
 		args = append(args, principalID)
 	}
-	rows, err := db.read.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	rows, err := db.query(ctx, q+` ORDER BY created_at, id`, args...) // one of two constant texts
 	if err != nil {
 		return nil, mapErr(err, "list role assignments")
 	}

@@ -158,8 +158,8 @@ func (db *DB) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 // RotateKeys implements store.Keys.
 func (db *DB) RotateKeys(ctx context.Context, next store.SigningKey, publishUntil time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE retired_at = 0`,
-			ts(next.CreatedAt), ts(publishUntil)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ?, publish_until = ?
+			WHERE retired_at = 0 AND algorithm = ?`, ts(next.CreatedAt), ts(publishUntil), next.Algorithm); err != nil {
 			return err
 		}
 		return insertKey(ctx, tx, next)
@@ -170,8 +170,7 @@ func (db *DB) RotateKeys(ctx context.Context, next store.SigningKey, publishUnti
 // CreateRefreshToken implements store.RefreshTokens.
 func (db *DB) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens(id, hash, family_id, tenant_id, user_id, client_id,
-			scopes, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := db.txExec(ctx, tx, insertRefreshTokenSQL,
 			t.ID, t.Hash, t.FamilyID, t.TenantID, t.UserID, t.ClientID, t.Scopes, ts(t.CreatedAt), ts(t.ExpiresAt),
 			ts(t.RevokedAt))
 		return err

@@ -37,6 +37,8 @@ type DB struct {
 	// still syncs, and since the WAL is sequential that sync also makes every
 	// earlier commit durable. See Relax.
 	relaxed bool
+
+	readStmts, writeStmts *preparedStatements // hot-path queries (prepared.go)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -69,8 +71,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, readStmts: newPreparedStatements(read), writeStmts: newPreparedStatements(write)}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.writeStmts.prepareAll(ctx, preparedWrites...); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -136,6 +142,8 @@ func (db *DB) Relax(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.readStmts.close()
+	db.writeStmts.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

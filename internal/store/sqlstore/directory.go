@@ -180,14 +180,14 @@ func insertLoginNames(ctx context.Context, tx *sql.Tx, u store.User) error {
 
 // GetUser implements store.Users.
 func (db *DB) GetUser(ctx context.Context, tenantID, id string) (store.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx,
+	u, err := scanUser(db.queryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	return u, mapErr(err, "get user")
 }
 
 // UserByLogin implements store.Users.
 func (db *DB) UserByLogin(ctx context.Context, tenantID, key string) (store.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id =
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id =
 		(SELECT user_id FROM login_names WHERE tenant_id = ? AND name = ?)`, tenantID, key))
 	return u, mapErr(err, "user by login")
 }

@@ -25,7 +25,7 @@ const budgetColumns = `tenant_id, subject, class, scope, version, failures, lock
 // GetBudget implements store.Budgets. A missing budget is not an error: the
 // caller starts from the zero state and inserts it with PutBudget (Version 0).
 func (db *DB) GetBudget(ctx context.Context, key store.BudgetKey) (store.BudgetState, error) {
-	st, err := scanBudget(db.read.QueryRowContext(ctx, `SELECT `+budgetColumns+` FROM budgets
+	st, err := scanBudget(db.queryRow(ctx, `SELECT `+budgetColumns+` FROM budgets
 		WHERE tenant_id = ? AND subject = ? AND class = ? AND scope = ?`, key.TenantID, key.Subject, key.Class, key.Scope))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.BudgetState{Key: key}, nil
@@ -46,15 +46,12 @@ func (db *DB) PutBudget(ctx context.Context, st store.BudgetState) (int64, error
 	k := st.Key
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if st.Version == 0 {
-			_, err := tx.ExecContext(ctx, `INSERT INTO budgets(`+budgetColumns+`)
-				VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
+			_, err := db.txExec(ctx, tx, insertBudgetSQL,
 				k.TenantID, k.Subject, k.Class, k.Scope, failures, ts(st.LockedUntil), ts(st.LockedAt),
 				st.Lockouts, st.LockoutID, typos, ts(st.UpdatedAt))
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE budgets SET version = version + 1, failures = ?,
-			locked_until = ?, locked_at = ?, lockouts = ?, lockout_id = ?, typos = ?, updated_at = ?
-			WHERE tenant_id = ? AND subject = ? AND class = ? AND scope = ? AND version = ?`,
+		res, err := db.txExec(ctx, tx, updateBudgetSQL,
 			failures, ts(st.LockedUntil), ts(st.LockedAt), st.Lockouts, st.LockoutID, typos, ts(st.UpdatedAt),
 			k.TenantID, k.Subject, k.Class, k.Scope, st.Version)
 		if err != nil {
@@ -287,10 +284,7 @@ func foreignKeyNotFound(err error) error {
 // time, so a delayed or replayed older success never ages a network.
 func (db *DB) TouchNetwork(ctx context.Context, tenantID, userID, prefix string, at time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_networks(tenant_id, user_id, prefix, last_success_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT(tenant_id, user_id, prefix)
-			DO UPDATE SET last_success_at = max(last_success_at, excluded.last_success_at)`,
-			tenantID, userID, prefix, ts(at))
+		_, err := db.txExec(ctx, tx, touchNetworkSQL, tenantID, userID, prefix, ts(at))
 		return err
 	})
 	return mapErr(err, "touch network")
@@ -313,7 +307,7 @@ func (db *DB) NetworkLastSuccess(ctx context.Context, tenantID, userID, prefix s
 
 // RecentNetworks implements store.FamiliarNetworks.
 func (db *DB) RecentNetworks(ctx context.Context, tenantID, userID string, since time.Time, limit int) ([]store.NetworkUse, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT prefix, last_success_at FROM user_networks
+	rows, err := db.query(ctx, `SELECT prefix, last_success_at FROM user_networks
 		WHERE tenant_id = ? AND user_id = ? AND last_success_at >= ?
 		ORDER BY last_success_at DESC, prefix LIMIT ?`, tenantID, userID, ts(since), max(limit, 0))
 	if err != nil {

@@ -70,6 +70,23 @@ func Keys(t *testing.T, newStore Factory) {
 	if !reflect.DeepEqual(keys[1].PrivateKey, first.PrivateKey) {
 		t.Fatalf("private key bytes changed in storage")
 	}
+	// Each algorithm rotates on its own: rotating ES256 keeps k2 active.
+	ec1 := store.SigningKey{ID: "e1", Algorithm: "ES256", PrivateKey: []byte{6}, CreatedAt: base.Add(2 * time.Minute)}
+	must(t, s.CreateKey(ctx, ec1), "CreateKey ES256")
+	ec2 := store.SigningKey{ID: "e2", Algorithm: "ES256", PrivateKey: []byte{7}, CreatedAt: base.Add(3 * time.Minute)}
+	must(t, s.RotateKeys(ctx, ec2, until), "RotateKeys ES256")
+	keys, err = s.ListKeys(ctx)
+	must(t, err, "ListKeys")
+	active := map[string]bool{}
+	for _, k := range keys {
+		active[k.ID] = k.RetiredAt.IsZero()
+	}
+	if want := map[string]bool{"k1": false, "k2": true, "e1": false, "e2": true}; !reflect.DeepEqual(active, want) {
+		t.Fatalf("active keys after an ES256 rotation = %v, want %v", active, want)
+	}
+	if !keys[0].RetiredAt.IsZero() || !keys[1].RetiredAt.IsZero() {
+		t.Fatalf("ListKeys does not list the active keys first: %+v", keys)
+	}
 	// A failed rotation (duplicate kid) must not retire the active key.
 	wantErr(t, s.RotateKeys(ctx, second, until), store.ErrConflict, "rotation to an existing kid")
 	keys, err = s.ListKeys(ctx)
