@@ -34,23 +34,26 @@ type Config struct {
 	// UserChanged is told about every user the API changed, so caches
 	// elsewhere in the process (the token endpoint's) drop it at once.
 	UserChanged func(store.User)
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// AppChanged is the same for app registrations (by client ID).
+	AppChanged func(clientID string)
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // API serves the admin routes.
 type API struct {
-	store     store.Store
-	keys      *oidc.KeySet
-	publicURL string
-	guard     *guard.Guard
-	dir       *directory.Service
-	feeds     *ipintel.Feeds
-	changed   func(store.User)
-	logger    *slog.Logger
-	now       func() time.Time
-	handlers  map[string]handler
-	refused   seenSet // token IDs whose refusal is already audited
+	store      store.Store
+	keys       *oidc.KeySet
+	publicURL  string
+	guard      *guard.Guard
+	dir        *directory.Service
+	feeds      *ipintel.Feeds
+	changed    func(store.User)
+	appChanged func(clientID string)
+	logger     *slog.Logger
+	now        func() time.Time
+	handlers   map[string]handler
+	refused    seenSet // token IDs whose refusal is already audited
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -58,7 +61,7 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 
 // New builds the API.
 func New(c Config) *API {
-	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, logger: c.Logger, now: c.Now}
+	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, logger: c.Logger, now: c.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -85,6 +88,10 @@ func New(c Config) *API {
 		"GET /v1.0/applications":                                                                   a.listApps,
 		"POST /v1.0/applications":                                                                  a.createApp,
 		"GET /v1.0/applications/{id}":                                                              a.getApp,
+		"PATCH /v1.0/applications/{id}":                                                            a.updateApp,
+		"DELETE /v1.0/applications/{id}":                                                           a.deleteApp,
+		"POST /v1.0/applications/{id}/addPassword":                                                 a.addAppPassword,
+		"POST /v1.0/applications/{id}/removePassword":                                              a.removeAppPassword,
 		"GET /v1.0/auditLogs/signIns":                                                              a.listSignIns,
 		"GET /v1.0/auditLogs/signIns/{id}":                                                         a.getSignIn,
 		"GET /v1.0/portcullis/signIns/export":                                                      a.exportSignIns,

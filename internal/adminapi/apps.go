@@ -72,14 +72,8 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, p *principal) {
 }
 
 func (a *API) getApp(w http.ResponseWriter, r *http.Request, p *principal) {
-	id := r.PathValue("id")
-	app, err := a.store.GetApp(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && app.TenantID != p.tenantID {
-		writeError(w, r, http.StatusNotFound, codeNotFound, "Resource '"+id+"' does not exist.")
-		return
-	}
-	if err != nil {
-		a.internal(w, r, err)
+	app, ok := a.tenantApp(w, r, p)
+	if !ok {
 		return
 	}
 	g := toGraphApp(app)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 )
 
@@ -301,5 +302,94 @@ func TestAdminSignInExport(t *testing.T) {
 	}
 	if r := ts.api("GET", "/v1.0/portcullis/signIns/export?format=xml", tok, ""); r.status != http.StatusBadRequest {
 		t.Fatalf("unknown format: %d", r.status)
+	}
+}
+
+// TestAdminApplicationChanges: a Cloud Application Administrator renames an
+// app, rotates its secret (the new one works at once, the removed one stops
+// at once) and deletes it; the built-in CLI app cannot be deleted; every
+// change is in the audit log.
+func TestAdminApplicationChanges(t *testing.T) {
+	ts := startServer(t, nil)
+	_, tok := ts.withRole("cloudappadmin", rbac.CloudApplicationAdministrator)
+	path := "/v1.0/applications/" + ts.conf.ClientID
+	if r := ts.api("PATCH", path, tok, `{"displayName":"Payroll v2","web":{"redirectUris":["https://payroll.contoso.test/v2"]}}`); r.status != http.StatusNoContent {
+		t.Fatalf("patch: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("GET", path, tok, ""); r.body["displayName"] != "Payroll v2" || !strings.Contains(r.raw, "/v2") {
+		t.Fatalf("after patch: %s", r.raw)
+	}
+	for name, body := range map[string]string{
+		"public URIs on a web app": `{"publicClient":{"redirectUris":["http://localhost"]}}`,
+		"empty name":               `{"displayName":" "}`,
+		"unknown field":            `{"signInAudience":"AzureADMyOrg"}`,
+	} {
+		if r := ts.api("PATCH", path, tok, body); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, r.status, r.raw)
+		}
+	}
+	clientCredentials := func(secret string) response {
+		return ts.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {ts.conf.ClientID},
+			"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
+	}
+	if r := clientCredentials(ts.secret); r.status != http.StatusOK { // warms the token endpoint's app cache
+		t.Fatalf("old secret before rotation: %d %s", r.status, r.raw)
+	}
+	end := time.Now().AddDate(1, 0, 0).UTC().Truncate(time.Second).Format(time.RFC3339)
+	added := ts.api("POST", path+"/addPassword", tok, `{"passwordCredential":{"endDateTime":"`+end+`"}}`)
+	newSecret, _ := added.body["secretText"].(string)
+	if added.status != http.StatusOK || newSecret == "" || added.body["endDateTime"] != end {
+		t.Fatalf("addPassword: %d %s", added.status, added.raw)
+	}
+	if r := clientCredentials(newSecret); r.status != http.StatusOK {
+		t.Fatalf("new secret: %d %s", r.status, r.raw)
+	}
+	one := ts.api("GET", path, tok, "")
+	creds, _ := one.body["passwordCredentials"].([]any)
+	var oldKey string
+	for _, c := range creds {
+		if m := c.(map[string]any); m["keyId"] != added.body["keyId"] {
+			oldKey, _ = m["keyId"].(string)
+		}
+	}
+	if len(creds) != 2 || oldKey == "" || strings.Contains(one.raw, newSecret) {
+		t.Fatalf("credentials after addPassword: %s", one.raw)
+	}
+	if r := ts.api("POST", path+"/removePassword", tok, `{"keyId":"`+oldKey+`"}`); r.status != http.StatusNoContent {
+		t.Fatalf("removePassword: %d %s", r.status, r.raw)
+	}
+	if r := clientCredentials(ts.secret); r.status != http.StatusUnauthorized || r.errorCode() != 7000215 {
+		t.Fatalf("removed secret still works: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("POST", path+"/removePassword", tok, `{"keyId":"`+oldKey+`"}`); r.status != http.StatusNotFound {
+		t.Fatalf("removing it twice: %d %s", r.status, r.raw)
+	}
+	for name, body := range map[string]string{
+		"ending in the past":  `{"passwordCredential":{"endDateTime":"2001-01-01T00:00:00Z"}}`,
+		"ending in 2099":      `{"passwordCredential":{"endDateTime":"2099-01-01T00:00:00Z"}}`,
+		"with a display name": `{"passwordCredential":{"displayName":"ci"}}`,
+	} {
+		if r := ts.api("POST", path+"/addPassword", tok, body); r.status != http.StatusBadRequest {
+			t.Errorf("secret %s: %d %s", name, r.status, r.raw)
+		}
+	}
+	if r := ts.api("DELETE", "/v1.0/applications/"+app.CLIClientID, tok, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("deleting the CLI app: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("DELETE", path, tok, ""); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	if r := clientCredentials(newSecret); r.status == http.StatusOK {
+		t.Fatalf("a deleted app still gets tokens: %s", r.raw)
+	}
+	if r := ts.api("GET", path, tok, ""); r.status != http.StatusNotFound {
+		t.Fatalf("deleted app: %d %s", r.status, r.raw)
+	}
+	_, readerTok := ts.withRole("reader", rbac.GlobalReader)
+	audits := ts.api("GET", "/v1.0/auditLogs/directoryAudits", readerTok, "")
+	for _, activity := range []string{"Update application", "Certificates and secrets management", "Delete application"} {
+		if !strings.Contains(audits.raw, activity) {
+			t.Errorf("audit log lacks %q", activity)
+		}
 	}
 }

@@ -24,7 +24,7 @@ import (
 
 // CLIClientID is the client ID of the built-in first-party public client
 // "Portcullis CLI", registered in every tenant at init.
-const CLIClientID = "8c4c9a7e-56e4-4d3b-9f0e-5f7c2d1b9a10"
+const CLIClientID = directory.CLIClientID
 
 // DefaultDomain is the domain of a directory created by a first `serve`.
 const DefaultDomain = "portcullis.localhost"

@@ -89,4 +89,22 @@ func BenchmarkKey(b *testing.B) {
 			argon2.IDKey(pw, salt, 2, 19456, 1, 32)
 		}
 	})
+	// All cores at once, as the hash pool runs: here x/crypto's allocations
+	// also cost garbage collections.
+	b.Run("pooled-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				Key(pw, salt, 2, 19456, 1, 32)
+			}
+		})
+	})
+	b.Run("x-crypto-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				argon2.IDKey(pw, salt, 2, 19456, 1, 32)
+			}
+		})
+	})
 }

@@ -94,6 +94,11 @@ func (p *Provider) userByLogin(ctx context.Context, tenantID, key string) (store
 	return p.dirs.users.get(tenantID+"|"+key, p.now(), func() (store.User, error) { return p.store.UserByLogin(ctx, tenantID, key) })
 }
 
+// ForgetApp drops an app from the token endpoint's cache after an
+// administrative change made in this process (a removed secret, a deleted
+// app), so it applies to the very next token request.
+func (p *Provider) ForgetApp(clientID string) { p.dirs.apps.forget(clientID) }
+
 // ForgetUser drops a user from the token endpoint's cache after an
 // administrative change made in this process (password reset, disable,
 // revoked sessions), so it applies to the very next sign-in rather than

@@ -179,6 +179,10 @@ type Apps interface {
 	GetApp(ctx context.Context, clientID string) (App, error)
 	ListApps(ctx context.Context, tenantID string) ([]App, error)
 	UpdateApp(ctx context.Context, a App) error
+	// DeleteApp removes the app of the tenant with its secrets, its role
+	// assignments (an app is a principal too) and its refresh tokens, in one
+	// transaction. ErrNotFound when the tenant has no such app.
+	DeleteApp(ctx context.Context, tenantID, clientID string) error
 }
 
 // Keys stores signing keys.

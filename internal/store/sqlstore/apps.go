@@ -121,6 +121,26 @@ func (db *DB) UpdateApp(ctx context.Context, a store.App) error {
 	return mapErr(err, "update app")
 }
 
+// DeleteApp implements store.Apps.
+func (db *DB) DeleteApp(ctx context.Context, tenantID, clientID string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("delete app %s: %w", clientID, store.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE tenant_id = ? AND principal_id = ?`,
+			tenantID, clientID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID)
+		return err
+	})
+	return mapErr(err, "delete app")
+}
+
 // CreateKey implements store.Keys.
 func (db *DB) CreateKey(ctx context.Context, k store.SigningKey) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error { return insertKey(ctx, tx, k) })

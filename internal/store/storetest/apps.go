@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -47,6 +48,26 @@ func Apps(t *testing.T, newStore Factory) {
 		t.Fatalf("ListApps = %+v, want [CLI, updated Payroll]", list)
 	}
 	wantErr(t, s.UpdateApp(ctx, store.App{ClientID: newID(), TenantID: tn.ID}), store.ErrNotFound, "update unknown app")
+
+	// Deleting takes the app's role assignments and refresh tokens with it,
+	// and only within its own tenant.
+	other := seedTenant(t, s, "fabrikam.test")
+	wantErr(t, s.DeleteApp(ctx, other.ID, app.ClientID), store.ErrNotFound, "delete from another tenant")
+	must(t, s.CreateRoleAssignment(ctx, store.RoleAssignment{ID: newID(), TenantID: tn.ID, PrincipalID: app.ClientID,
+		RoleDefinitionID: "role", DirectoryScopeID: "/", CreatedAt: base}), "CreateRoleAssignment")
+	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{ID: newID(), Hash: "rt-" + app.ClientID, FamilyID: "f",
+		TenantID: tn.ID, UserID: "u", ClientID: app.ClientID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}), "CreateRefreshToken")
+	must(t, s.DeleteApp(ctx, tn.ID, app.ClientID), "DeleteApp")
+	wantErr(t, s.DeleteApp(ctx, tn.ID, app.ClientID), store.ErrNotFound, "delete twice")
+	if _, err := s.GetApp(ctx, app.ClientID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetApp after delete: %v", err)
+	}
+	if as, err := s.ListRoleAssignments(ctx, tn.ID, app.ClientID); err != nil || len(as) != 0 {
+		t.Fatalf("role assignments after delete: %+v, %v", as, err)
+	}
+	if _, err := s.RefreshTokenByHash(ctx, "rt-"+app.ClientID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refresh token after delete: %v", err)
+	}
 }
 
 // Keys checks signing key storage and atomic rotation.
