@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/app"
+	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 )
 
