@@ -17,8 +17,8 @@ import (
 )
 
 func newAppsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "apps", Short: "Manage application registrations (offline)"}
-	cmd.AddCommand(newAppsAddCmd(), newAppsListCmd())
+	cmd := &cobra.Command{Use: "apps", Short: "Manage application registrations (offline, or through the API when logged in)"}
+	cmd.AddCommand(newAppsAddCmd(), newAppsListCmd(), newAppsRemoveCmd(), newAppsSecretCmd())
 	return cmd
 }
 
@@ -36,7 +36,7 @@ func toGraphApp(a store.App) graphApp {
 	g := graphApp{AppID: a.ClientID, DisplayName: a.DisplayName, IsFallbackPublicClient: a.Public,
 		RedirectURIs: append([]string{}, a.RedirectURIs...), AllowedGrants: a.AllowedGrants, CreatedDateTime: graphTime(a.CreatedAt)}
 	for _, s := range a.Secrets {
-		g.SecretHints = append(g.SecretHints, s.Hint+"... (expires "+graphTime(s.ExpiresAt)+")")
+		g.SecretHints = append(g.SecretHints, s.Hint+"... (keyId "+s.ID+", expires "+graphTime(s.ExpiresAt)+")")
 	}
 	return g
 }
@@ -102,6 +102,9 @@ func newAppsListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List applications", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteAppsList(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				apps, err := s.db.ListApps(ctx, s.tenant.ID)
 				if err != nil {
@@ -111,7 +114,7 @@ func newAppsListCmd() *cobra.Command {
 				for i, a := range apps {
 					graph[i] = toGraphApp(a)
 				}
-				return render(w, s.format, map[string]any{"value": graph}, func(tw io.Writer) { appTable(tw, apps) })
+				return render(w, s.format, map[string]any{"value": graph}, func(tw io.Writer) { graphAppTable(tw, graph) })
 			})
 		},
 	}

@@ -255,3 +255,65 @@ func TestBannedTermsCommand(t *testing.T) {
 	}
 	mustFail(t, 1, []string{"4 to 16 characters"}, "users", "banned-terms", "add", "abc", "--data", data)
 }
+
+// TestAppSecretsOfflineAndOnline: a confidential app's secrets are added and
+// removed offline and through a running server, the app is deleted, and
+// every change is audited.
+func TestAppSecretsOfflineAndOnline(t *testing.T) {
+	dir, in := initDir(t)
+	var created struct {
+		graphApp
+		ClientSecret string `json:"clientSecret"`
+	}
+	runJSON(t, &created, "apps", "add", "--data", dir, "--name", "Reporting", "--confidential", "-o", "json")
+	var added struct{ KeyID, SecretText, EndDateTime string }
+	runJSON(t, &added, "apps", "secret", "add", created.AppID, "--data", dir, "--lifetime", "720h", "-o", "json")
+	if added.SecretText == "" || added.SecretText == created.ClientSecret {
+		t.Fatalf("secret add printed %+v", added)
+	}
+	if r := execute(t, "apps", "secret", "add", created.AppID, "--data", dir, "--lifetime", "20000h"); r.code == 0 ||
+		!strings.Contains(r.stderr, "two years") {
+		t.Fatalf("a secret beyond two years: %+v", r)
+	}
+	if r := execute(t, "apps", "remove", app.CLIClientID, "--data", dir); r.code == 0 || !strings.Contains(r.stderr, "built in") {
+		t.Fatalf("removing the CLI app: %+v", r)
+	}
+
+	server := startServe(t, dir)
+	t.Setenv("PORTCULLIS_DATA_DIR", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if _, _, err := runRoot(t, strings.NewReader(adminPassword+"\n"), "login", "--server", server, "--username", "admin@contoso.test"); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	var online struct{ KeyID, SecretText, EndDateTime string }
+	runJSON(t, &online, "apps", "secret", "add", created.AppID, "-o", "json")
+	var list struct {
+		Value []graphApp `json:"value"`
+	}
+	runJSON(t, &list, "apps", "list", "-o", "json")
+	var hints []string
+	for _, a := range list.Value {
+		if a.AppID == created.AppID {
+			hints = a.SecretHints
+		}
+	}
+	if len(hints) != 3 || !strings.Contains(strings.Join(hints, " "), online.KeyID) {
+		t.Fatalf("online list: secrets %v, want 3 including %s", hints, online.KeyID)
+	}
+	if out, _, err := runRoot(t, nil, "apps", "secret", "remove", created.AppID, added.KeyID); err != nil ||
+		!strings.Contains(out, "Removed client secret") {
+		t.Fatalf("online secret remove: %v %s", err, out)
+	}
+	if out, _, err := runRoot(t, nil, "apps", "remove", created.AppID); err != nil || !strings.Contains(out, "Deleted app") {
+		t.Fatalf("online remove: %v %s", err, out)
+	}
+	if r := execute(t, "apps", "remove", created.AppID); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("removing it again: %+v", r)
+	}
+	got := strings.Join(auditActivities(t, dir, in.TenantID), ",")
+	for _, want := range []string{"Add application", "Certificates and secrets management", "Delete application"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("audit log %s lacks %q", got, want)
+		}
+	}
+}
