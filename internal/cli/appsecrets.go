@@ -30,7 +30,7 @@ type apiApp struct {
 
 func (a apiApp) graph() graphApp {
 	g := graphApp{AppID: a.AppID, DisplayName: a.DisplayName, IsFallbackPublicClient: a.IsFallbackPublic,
-		RedirectURIs: append(append([]string{}, a.PublicClient.RedirectURIs...), a.Web.RedirectURIs...),
+		RedirectURIs:  append(append([]string{}, a.PublicClient.RedirectURIs...), a.Web.RedirectURIs...),
 		AllowedGrants: a.AllowedGrants, CreatedDateTime: a.CreatedDateTime}
 	for _, s := range a.PasswordCredentials {
 		g.SecretHints = append(g.SecretHints, s.Hint+"... (keyId "+s.KeyID+", expires "+s.EndDateTime+")")
