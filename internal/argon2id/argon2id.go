@@ -16,8 +16,9 @@
 // is written in the first pass before anything reads it.
 //
 // The block function (blamka_*.go and the generated blamka_amd64.s) is
-// x/crypto's, unchanged. Key is cross-checked against x/crypto's IDKey in
-// the tests.
+// x/crypto's; the only change is that the portable rounds, which x/crypto
+// writes out twice, live once in blamkaRounds. Key is cross-checked against
+// x/crypto's IDKey in the tests, with and without SSE4.1.
 package argon2id
 
 import (

@@ -44,6 +44,17 @@ func TestKeyKnownAnswer(t *testing.T) {
 	}
 }
 
+// TestKeyWithoutSSE4 runs the portable rounds that amd64 machines without
+// SSE4.1 use (elsewhere it repeats the comparison).
+func TestKeyWithoutSSE4(t *testing.T) {
+	defer func(saved bool) { useSSE4 = saved }(useSSE4)
+	useSSE4 = false
+	pw, salt := []byte("password"), []byte("somesalt")
+	if got, want := Key(pw, salt, 2, 256, 2, 32), argon2.IDKey(pw, salt, 2, 256, 2, 32); !bytes.Equal(got, want) {
+		t.Fatalf("Key without SSE4.1 = %x, x/crypto = %x", got, want)
+	}
+}
+
 func TestKeyPanicsOnZeroCost(t *testing.T) {
 	for _, f := range []func(){
 		func() { Key(nil, nil, 0, 64, 1, 32) },
