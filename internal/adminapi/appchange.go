@@ -46,7 +46,7 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, p *principal) {
 		ch.RedirectURIs = &uris
 	}
 	before, after, err := a.dir.UpdateApp(r.Context(), p.tenantID, cur.ClientID, ch)
-	if !a.appWritten(w, r, err) {
+	if !a.appWritten(w, r, cur.ClientID, err) {
 		return
 	}
 	var changes []modifiedProperty
@@ -73,7 +73,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	gone, err := a.dir.DeleteApp(r.Context(), p.tenantID, cur.ClientID)
-	if !a.appWritten(w, r, err) {
+	if !a.appWritten(w, r, cur.ClientID, err) {
 		return
 	}
 	a.audit(r, p, auditEntry{category: "ApplicationManagement", activity: "Delete application", operation: "Delete",
@@ -117,7 +117,7 @@ func (a *API) addAppPassword(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	secret, cs, err := a.dir.AddAppSecret(r.Context(), p.tenantID, cur.ClientID, lifetime)
-	if !a.appWritten(w, r, err) {
+	if !a.appWritten(w, r, cur.ClientID, err) {
 		return
 	}
 	a.audit(r, p, auditEntry{category: "ApplicationManagement", activity: "Update application – Certificates and secrets management",
@@ -149,7 +149,7 @@ func (a *API) removeAppPassword(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	cs, err := a.dir.RemoveAppSecret(r.Context(), p.tenantID, cur.ClientID, req.KeyID)
-	if !a.appWritten(w, r, err) {
+	if !a.appWritten(w, r, cur.ClientID, err) {
 		return
 	}
 	a.audit(r, p, auditEntry{category: "ApplicationManagement", activity: "Update application – Certificates and secrets management",
@@ -174,13 +174,13 @@ func (a *API) tenantApp(w http.ResponseWriter, r *http.Request, p *principal) (s
 	return app, true
 }
 
-// appWritten answers a failed app change and reports whether it succeeded.
-func (a *API) appWritten(w http.ResponseWriter, r *http.Request, err error) bool {
+// appWritten answers a failed app change, or tells the token endpoint's
+// cache about a successful one, and reports whether it succeeded.
+func (a *API) appWritten(w http.ResponseWriter, r *http.Request, clientID string, err error) bool {
 	switch {
 	case err == nil:
 		if a.appChanged != nil {
-			a.appChanged(r.PathValue("id"))
-			a.appChanged(strings.ToLower(r.PathValue("id")))
+			a.appChanged(clientID)
 		}
 		return true
 	case errors.Is(err, directory.ErrInvalid):

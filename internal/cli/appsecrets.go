@@ -20,12 +20,9 @@ type apiApp struct {
 	IsFallbackPublic    bool   `json:"isFallbackPublicClient"`
 	PublicClient        struct{ RedirectURIs []string }
 	Web                 struct{ RedirectURIs []string }
-	PasswordCredentials []struct {
-		KeyID, Hint, EndDateTime string
-		SecretText               *string
-	}
-	AllowedGrants   []string `json:"portcullisAllowedGrantTypes"`
-	CreatedDateTime string   `json:"createdDateTime"`
+	PasswordCredentials []struct{ KeyID, Hint, EndDateTime string }
+	AllowedGrants       []string `json:"portcullisAllowedGrantTypes"`
+	CreatedDateTime     string   `json:"createdDateTime"`
 }
 
 func (a apiApp) graph() graphApp {

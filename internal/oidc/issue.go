@@ -50,11 +50,12 @@ func (p *Provider) pairwiseSubject(tenantID, userID, clientID string) string {
 
 // sign serialises claims as a JWT signed with the key their audience needs.
 func (p *Provider) sign(ctx context.Context, claims map[string]any) (string, error) {
-	signer, err := p.keys.Signer(ctx)
+	signerFor := p.keys.Signer
 	if aud, _ := claims["aud"].(string); aud == GraphAppID {
 		// Only Portcullis verifies tokens for its own API (see AlgES256).
-		signer, err = p.keys.SelfSigner(ctx)
+		signerFor = p.keys.SelfSigner
 	}
+	signer, err := signerFor(ctx)
 	if err != nil {
 		return "", err
 	}

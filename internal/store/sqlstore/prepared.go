@@ -38,6 +38,13 @@ func (p *preparedStatements) get(ctx context.Context, q string) (*sql.Stmt, erro
 	return s, nil
 }
 
+// prepared returns the statement for q if it has been prepared, else nil.
+func (p *preparedStatements) prepared(q string) *sql.Stmt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byQ[q]
+}
+
 func (p *preparedStatements) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -97,9 +104,7 @@ func (p *preparedStatements) prepareAll(ctx context.Context, qs ...string) error
 
 // txExec runs one of preparedWrites inside tx.
 func (db *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	db.writeStmts.mu.Lock()
-	s := db.writeStmts.byQ[q]
-	db.writeStmts.mu.Unlock()
+	s := db.writeStmts.prepared(q)
 	if s == nil { // not in preparedWrites: run it unprepared rather than deadlock
 		return tx.ExecContext(ctx, q, args...)
 	}
