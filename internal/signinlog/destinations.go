@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -124,7 +125,13 @@ func (h *Webhook) Deliver(ctx context.Context, records [][]byte) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		// Not the *url.Error itself: it quotes the URL, whose query often
+		// carries the SIEM's token, and this error is logged.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook request: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

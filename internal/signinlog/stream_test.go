@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -136,5 +137,13 @@ func TestWebhookDeliver(t *testing.T) {
 	status = http.StatusServiceUnavailable
 	if err := h.Deliver(context.Background(), [][]byte{[]byte(`{}`)}); err == nil {
 		t.Fatal("a 503 counted as delivered")
+	}
+	// A transport failure is logged by the outbox: the error must not quote
+	// the URL, whose query may hold the receiver's token.
+	srv.Close()
+	h.URL = srv.URL + "/hook?token=s3cret-token"
+	err := h.Deliver(context.Background(), [][]byte{[]byte(`{}`)})
+	if err == nil || strings.Contains(err.Error(), "s3cret-token") {
+		t.Fatalf("delivery to a closed server: %v", err)
 	}
 }
