@@ -36,6 +36,9 @@ type Config struct {
 	UserChanged func(store.User)
 	// AppChanged is the same for app registrations (by client ID).
 	AppChanged func(clientID string)
+	// KeyOverlap is how long a rotated-out signing key stays published:
+	// the longest token lifetime plus a margin.
+	KeyOverlap time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -50,10 +53,12 @@ type API struct {
 	feeds      *ipintel.Feeds
 	changed    func(store.User)
 	appChanged func(clientID string)
+	keyOverlap time.Duration
 	logger     *slog.Logger
 	now        func() time.Time
 	handlers   map[string]handler
-	refused    seenSet // token IDs whose refusal is already audited
+	refused    seenSet       // token IDs whose refusal is already audited
+	importing  chan struct{} // one user import at a time
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -61,13 +66,17 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 
 // New builds the API.
 func New(c Config) *API {
-	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, logger: c.Logger, now: c.Now}
+	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, keyOverlap: c.KeyOverlap, logger: c.Logger, now: c.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	a.refused.max = 10000
+	a.importing = make(chan struct{}, 1)
 	if a.changed == nil {
 		a.changed = func(store.User) {}
+	}
+	if a.keyOverlap <= 0 {
+		a.keyOverlap = 24 * time.Hour
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
@@ -98,6 +107,11 @@ func New(c Config) *API {
 		"GET /v1.0/auditLogs/directoryAudits":                                                      a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                                                       a.getPolicy,
 		"PATCH /v1.0/portcullis/lockoutPolicy":                                                     a.patchPolicy,
+		"GET /v1.0/portcullis/passwordPolicy":                                                      a.getPasswordPolicy,
+		"PATCH /v1.0/portcullis/passwordPolicy":                                                    a.patchPasswordPolicy,
+		"GET /v1.0/portcullis/signingKeys":                                                         a.listSigningKeys,
+		"POST /v1.0/portcullis/signingKeys/rotate":                                                 a.rotateSigningKeys,
+		"POST /v1.0/portcullis/users/import":                                                       a.importUsers,
 		"GET /v1.0/identity/conditionalAccess/namedLocations":                                      a.listLocations,
 		"POST /v1.0/identity/conditionalAccess/namedLocations":                                     a.createLocation,
 		"DELETE /v1.0/identity/conditionalAccess/namedLocations/{id}":                              a.deleteLocation,

@@ -81,6 +81,25 @@ type auditEntry struct {
 // audit appends the record; a failure to do so is logged loudly but does
 // not undo the change already made.
 func (a *API) audit(r *http.Request, p *principal, e auditEntry) {
+	a.auditAll(r, p, []auditEntry{e})
+}
+
+// auditAll appends the records of one request in one write.
+func (a *API) auditAll(r *http.Request, p *principal, entries []auditEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	rows := make([]store.AuditRow, 0, len(entries))
+	for _, e := range entries {
+		rows = append(rows, a.auditRow(r, p, e))
+	}
+	if err := a.store.AppendAudit(ctxDetached(r), rows...); err != nil {
+		a.logger.Error("writing audit records failed", "error", err, "activity", entries[0].activity,
+			"records", len(rows), "initiated_by", p.id)
+	}
+}
+
+func (a *API) auditRow(r *http.Request, p *principal, e auditEntry) store.AuditRow {
 	rec := directoryAudit{ID: uuid.NewString(), Category: e.category, CorrelationID: httpx.CorrelationID(r.Context()),
 		Result: "success", ActivityDisplayName: e.activity, ActivityDateTime: a.now().UTC().Format(time.RFC3339Nano),
 		LoggedByService: "Core Directory", OperationType: e.operation, TargetResources: e.targets,
@@ -111,9 +130,7 @@ func (a *API) audit(r *http.Request, p *principal, e auditEntry) {
 	if len(e.targets) > 0 {
 		row.TargetID = e.targets[0].ID
 	}
-	if err := a.store.AppendAudit(ctxDetached(r), row); err != nil {
-		a.logger.Error("writing an audit record failed", "error", err, "activity", e.activity, "initiated_by", p.id)
-	}
+	return row
 }
 
 // auditDenied records a refused change: who tried what.

@@ -16,6 +16,7 @@ const (
 	codeConflict           = "Request_MultipleObjectsWithSameKeyValue"
 	codeInternal           = "InternalServerError"
 	codePreconditionFailed = "Request_PreconditionFailed"
+	codeThrottled          = "TooManyRequests"
 )
 
 // graphError is Microsoft Graph's error body.
@@ -24,9 +25,18 @@ type graphError struct {
 }
 
 type graphErrorBody struct {
-	Code       string     `json:"code"`
-	Message    string     `json:"message"`
-	InnerError innerError `json:"innerError"`
+	Code       string        `json:"code"`
+	Message    string        `json:"message"`
+	Details    []errorDetail `json:"details,omitempty"`
+	InnerError innerError    `json:"innerError"`
+}
+
+// errorDetail is one entry of Graph's error details: a problem with one
+// part of the request (target names it, for example "line 7").
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Target  string `json:"target,omitempty"`
 }
 
 type innerError struct {
@@ -36,7 +46,11 @@ type innerError struct {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	httpx.WriteJSON(w, status, graphError{Error: graphErrorBody{Code: code, Message: message, InnerError: innerError{
-		Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: httpx.RequestID(r.Context()),
-		ClientRequestID: httpx.CorrelationID(r.Context())}}})
+	writeErrorDetails(w, r, status, code, message, nil)
+}
+
+func writeErrorDetails(w http.ResponseWriter, r *http.Request, status int, code, message string, details []errorDetail) {
+	httpx.WriteJSON(w, status, graphError{Error: graphErrorBody{Code: code, Message: message, Details: details,
+		InnerError: innerError{Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: httpx.RequestID(r.Context()),
+			ClientRequestID: httpx.CorrelationID(r.Context())}}})
 }

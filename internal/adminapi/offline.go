@@ -27,26 +27,32 @@ type OfflineChange struct {
 	Reason     string
 }
 
-// RecordOffline appends the audit record of an offline change. The
-// initiator is the CLI with the operating-system user who ran it: the
-// person who needed filesystem access to the data directory.
-func RecordOffline(ctx context.Context, s store.DirectoryAudits, osUser string, c OfflineChange) error {
-	target := auditTarget{ID: c.TargetID, DisplayName: c.TargetName, Type: c.TargetType, UserPrincipalName: c.TargetUPN,
-		ModifiedProperties: []modifiedProperty{}}
-	if c.Property != "" {
-		target.ModifiedProperties = []modifiedProperty{{DisplayName: c.Property, OldValue: c.OldValue, NewValue: c.NewValue}}
-	}
+// RecordOffline appends the audit records of offline changes, in one write
+// sharing one correlation ID. The initiator is the CLI with the
+// operating-system user who ran it: the person who needed filesystem access
+// to the data directory.
+func RecordOffline(ctx context.Context, s store.DirectoryAudits, osUser string, changes ...OfflineChange) error {
 	now := time.Now().UTC()
-	rec := directoryAudit{ID: uuid.NewString(), Category: c.Category, CorrelationID: uuid.NewString(), Result: "success",
-		ActivityDisplayName: c.Activity, ActivityDateTime: now.Format(time.RFC3339Nano), LoggedByService: "Core Directory",
-		OperationType: c.Operation, TargetResources: []auditTarget{target},
-		InitiatedBy:       initiatedBy{App: &auditApp{DisplayName: "portcullis CLI (offline, on the data directory) run by " + osUser}},
-		AdditionalDetails: []keyValue{{Key: "reason", Value: c.Reason}, {Key: "osUser", Value: osUser}}}
-	body, err := json.Marshal(rec)
-	if err != nil {
-		return err
+	correlation := uuid.NewString()
+	rows := make([]store.AuditRow, 0, len(changes))
+	for _, c := range changes {
+		target := auditTarget{ID: c.TargetID, DisplayName: c.TargetName, Type: c.TargetType, UserPrincipalName: c.TargetUPN,
+			ModifiedProperties: []modifiedProperty{}}
+		if c.Property != "" {
+			target.ModifiedProperties = []modifiedProperty{{DisplayName: c.Property, OldValue: c.OldValue, NewValue: c.NewValue}}
+		}
+		rec := directoryAudit{ID: uuid.NewString(), Category: c.Category, CorrelationID: correlation, Result: "success",
+			ActivityDisplayName: c.Activity, ActivityDateTime: now.Format(time.RFC3339Nano), LoggedByService: "Core Directory",
+			OperationType: c.Operation, TargetResources: []auditTarget{target},
+			InitiatedBy:       initiatedBy{App: &auditApp{DisplayName: "portcullis CLI (offline, on the data directory) run by " + osUser}},
+			AdditionalDetails: []keyValue{{Key: "reason", Value: c.Reason}, {Key: "osUser", Value: osUser}}}
+		body, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, store.AuditRow{ID: rec.ID, TenantID: c.TenantID, CreatedAt: now, Category: c.Category,
+			Activity: c.Activity, Result: "success", InitiatedBy: "cli:" + osUser, TargetID: c.TargetID,
+			CorrelationID: correlation, Body: body})
 	}
-	return s.AppendAudit(ctx, store.AuditRow{ID: rec.ID, TenantID: c.TenantID, CreatedAt: now, Category: c.Category,
-		Activity: c.Activity, Result: "success", InitiatedBy: "cli:" + osUser, TargetID: c.TargetID,
-		CorrelationID: rec.CorrelationID, Body: body})
+	return s.AppendAudit(ctx, rows...)
 }

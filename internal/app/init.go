@@ -50,6 +50,13 @@ func DirectoryService(s directory.Store, cfg config.Config) *directory.Service {
 	return directory.NewService(s, policy, HashParams(cfg))
 }
 
+// KeyOverlap is how long a rotated-out signing key stays published: tokens
+// it signed live at most the longest token lifetime, plus a margin for clock
+// skew.
+func KeyOverlap(cfg config.Config) time.Duration {
+	return max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime) + 5*time.Minute
+}
+
 // HashParams converts config to hashing parameters.
 func HashParams(cfg config.Config) password.Params {
 	a := cfg.Passwords.Argon2

@@ -191,7 +191,8 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
 	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
-		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp, Logger: logger}).Register(mux)
+		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
+		KeyOverlap: KeyOverlap(cfg), Logger: logger}).Register(mux)
 	mux.Handle("/", provider)
 	return httpx.SecurityHeaders(httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
 }

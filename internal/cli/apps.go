@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,15 +40,18 @@ func toGraphApp(a store.App) graphApp {
 	return g
 }
 
-func appTable(tw io.Writer, apps []store.App) {
-	fmt.Fprintln(tw, "NAME\tCLIENT ID\tTYPE\tGRANTS")
-	for _, a := range apps {
-		kind := "confidential"
-		if a.Public {
-			kind = "public"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.DisplayName, a.ClientID, kind, strings.Join(a.AllowedGrants, ","))
+// renderCreatedApp shows a new app and, once, its client secret.
+func renderCreatedApp(w io.Writer, format string, g graphApp, secret string) error {
+	type out struct {
+		graphApp
+		ClientSecret string `json:"clientSecret,omitempty"`
 	}
+	return render(w, format, out{g, secret}, func(tw io.Writer) {
+		graphAppTable(tw, []graphApp{g})
+		if secret != "" {
+			fmt.Fprintf(tw, "\nClient secret: %s (shown only this once)\n", secret)
+		}
+	})
 }
 
 func newAppsAddCmd() *cobra.Command {
@@ -64,6 +66,13 @@ func newAppsAddCmd() *cobra.Command {
 				return fmt.Errorf("%w: give exactly one of --public and --confidential", ErrUsage)
 			}
 			na.Public = public
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				if err == nil && (cmd.Flags().Changed("client-id") || cmd.Flags().Changed("secret-lifetime")) {
+					return fmt.Errorf("%w: --client-id and --secret-lifetime work offline only (--data DIR); online, "+
+						"the server generates the client ID, and `apps secret add --lifetime` adds a secret of another lifetime", ErrUsage)
+				}
+				return cmpOr(err, func() error { return remoteAppsAdd(cmd.Context(), cmd.OutOrStdout(), c, na) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				a, secret, err := s.dir.AddApp(ctx, s.tenant, na)
 				if err != nil {
@@ -73,16 +82,7 @@ func newAppsAddCmd() *cobra.Command {
 					Operation: "Add", TargetID: a.ClientID, TargetName: a.DisplayName, TargetType: "Application"}); err != nil {
 					return err
 				}
-				type out struct {
-					graphApp
-					ClientSecret string `json:"clientSecret,omitempty"`
-				}
-				return render(w, s.format, out{toGraphApp(a), secret}, func(tw io.Writer) {
-					appTable(tw, []store.App{a})
-					if secret != "" {
-						fmt.Fprintf(tw, "\nClient secret: %s (shown only this once)\n", secret)
-					}
-				})
+				return renderCreatedApp(w, s.format, toGraphApp(a), secret)
 			})
 		},
 	}
@@ -121,10 +121,13 @@ func newAppsListCmd() *cobra.Command {
 }
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage token-signing keys (offline)"}
+	cmd := &cobra.Command{Use: "keys", Short: "Token-signing keys (offline, or through the API when logged in)"}
 	list := &cobra.Command{
 		Use: "list", Short: "List signing keys", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteKeysList(cmd.Context(), cmd.OutOrStdout(), c) })
+			}
 			format, err := outputFormat(cmd)
 			if err != nil {
 				return err
@@ -139,38 +142,46 @@ func newKeysCmd() *cobra.Command {
 	}
 	rotate := &cobra.Command{
 		Use:   "rotate",
-		Short: "Make a new key active; the old one stays published until tokens it signed have expired",
-		Args:  cobra.NoArgs,
+		Short: "Make new keys active (RS256 and ES256); the old ones stay published until tokens they signed have expired",
+		Long: "Make new keys active (RS256 and ES256); the old ones stay published until tokens they signed have expired.\n" +
+			"Online this needs Global Administrator; the server signs with the new keys at once.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := outputFormat(cmd)
-			if err != nil {
-				return err
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteKeysRotate(cmd.Context(), cmd.OutOrStdout(), c) })
 			}
-			cfg, db, err := openData(cmd)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			overlap := max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime) + 5*time.Minute
-			keys, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), overlap)
-			if err != nil {
-				return err
-			}
-			// Signing keys are global; the audit records go to the tenant.
-			if t, err := app.SingleTenant(cmd.Context(), db); err == nil {
-				for _, key := range keys {
-					if err := adminapi.RecordOffline(cmd.Context(), db, osUserName(), adminapi.OfflineChange{TenantID: t.ID,
-						Category: "KeyManagement", Activity: "Rotate signing key", Operation: "Add", TargetID: key.ID,
-						TargetName: key.Algorithm + " token signing key", TargetType: "SigningKey"}); err != nil {
-						return fmt.Errorf("the keys were rotated but an audit record failed: %w", err)
-					}
-				}
-			}
-			return runKeysList(cmd.Context(), cmd.OutOrStdout(), db, format)
+			return runKeysRotateOffline(cmd)
 		},
 	}
 	cmd.AddCommand(list, rotate)
 	return cmd
+}
+
+func runKeysRotateOffline(cmd *cobra.Command) error {
+	format, err := outputFormat(cmd)
+	if err != nil {
+		return err
+	}
+	cfg, db, err := openData(cmd)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	keys, err := oidc.RotateKeys(cmd.Context(), db, time.Now(), app.KeyOverlap(cfg))
+	if err != nil {
+		return err
+	}
+	// Signing keys are global; the audit records go to the tenant.
+	if t, err := app.SingleTenant(cmd.Context(), db); err == nil {
+		for _, key := range keys {
+			if err := adminapi.RecordOffline(cmd.Context(), db, osUserName(), adminapi.OfflineChange{TenantID: t.ID,
+				Category: "KeyManagement", Activity: "Rotate signing key", Operation: "Add", TargetID: key.ID,
+				TargetName: key.Algorithm + " token signing key", TargetType: "SigningKey"}); err != nil {
+				return fmt.Errorf("the keys were rotated but an audit record failed: %w", err)
+			}
+		}
+	}
+	return runKeysList(cmd.Context(), cmd.OutOrStdout(), db, format)
 }
 
 func runKeysList(ctx context.Context, w io.Writer, db store.Keys, format string) error {
@@ -178,29 +189,18 @@ func runKeysList(ctx context.Context, w io.Writer, db store.Keys, format string)
 	if err != nil {
 		return err
 	}
-	type keyOut struct {
-		KeyID        string `json:"kid"`
-		Algorithm    string `json:"alg"`
-		Status       string `json:"status"`
-		Created      string `json:"createdDateTime"`
-		PublishUntil string `json:"publishedUntil,omitempty"`
-	}
-	now := time.Now()
-	var out []keyOut
+	out := make([]adminapi.SigningKey, 0, len(keys))
 	for _, k := range keys {
-		status := "active"
-		if !k.RetiredAt.IsZero() {
-			status = "retired, published"
-			if now.After(k.PublishUntil) {
-				status = "retired, unpublished"
-			}
-		}
-		out = append(out, keyOut{k.ID, k.Algorithm, status, graphTime(k.CreatedAt), graphTime(k.PublishUntil)})
+		out = append(out, adminapi.SigningKeyView(k, time.Now()))
 	}
-	return render(w, format, map[string]any{"value": out}, func(tw io.Writer) {
+	return keysOut(w, format, out)
+}
+
+func keysOut(w io.Writer, format string, keys []adminapi.SigningKey) error {
+	return render(w, format, map[string]any{"value": keys}, func(tw io.Writer) {
 		fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED\tPUBLISHED UNTIL")
-		for _, k := range out {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.KeyID, k.Algorithm, k.Status, k.Created, k.PublishUntil)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.KeyID, k.Algorithm, k.Status, k.CreatedAt, k.PublishedUntil)
 		}
 	})
 }

@@ -183,9 +183,11 @@ func renderAudits(w io.Writer, format string, raw []json.RawMessage) error {
 }
 
 // auditOffline records a change made on the data directory by this CLI.
-func auditOffline(ctx context.Context, s session, c adminapi.OfflineChange) error {
-	c.TenantID = s.tenant.ID
-	if err := adminapi.RecordOffline(ctx, s.db, osUserName(), c); err != nil {
+func auditOffline(ctx context.Context, s session, changes ...adminapi.OfflineChange) error {
+	for i := range changes {
+		changes[i].TenantID = s.tenant.ID
+	}
+	if err := adminapi.RecordOffline(ctx, s.db, osUserName(), changes...); err != nil {
 		return fmt.Errorf("the change was made but its audit record failed: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,57 +17,72 @@ func newBannedTermsCmd() *cobra.Command {
 		Use:   "banned-terms",
 		Short: "The tenant's custom banned password terms (matched case-insensitively after 0->o, 1->l, $->s, @->a)",
 	}
-	show := func(ctx context.Context, w io.Writer, s session) error {
-		t, err := s.db.GetTenant(ctx, s.tenant.ID)
-		if err != nil {
-			return err
+	list := func(cmd *cobra.Command, _ []string) error {
+		if c, ok, err := remoteFor(cmd); err != nil || ok {
+			return cmpOr(err, func() error { return remoteBannedTermsList(cmd.Context(), cmd.OutOrStdout(), c) })
 		}
-		terms := append([]string{}, t.BannedPasswordTerms...)
-		return render(w, s.format, map[string]any{"bannedPasswordTerms": terms}, func(tw io.Writer) {
-			if len(terms) == 0 {
-				fmt.Fprintln(tw, "No custom banned terms.")
+		return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
+			t, err := s.db.GetTenant(ctx, s.tenant.ID)
+			if err != nil {
+				return err
 			}
-			for _, term := range terms {
-				fmt.Fprintln(tw, term)
-			}
+			return bannedTermsOut(w, s.format, t.BannedPasswordTerms)
 		})
 	}
-	update := func(change func(current []string, args []string) []string) func(*cobra.Command, []string) error {
+	update := func(change func(current, args []string) ([]string, error)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
+			apply := func(cur []string) ([]string, error) { return change(cur, args) }
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteBannedTermsUpdate(cmd.Context(), cmd.OutOrStdout(), c, apply) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
-				next := change(s.tenant.BannedPasswordTerms, args)
-				if err := s.dir.SetBannedPasswordTerms(ctx, s.tenant, next); err != nil {
+				before, after, err := s.dir.UpdateBannedPasswordTerms(ctx, s.tenant, apply)
+				if err != nil {
 					return err
 				}
-				if err := auditOffline(ctx, s, adminapi.OfflineChange{Category: "Policy", Activity: "Update banned password terms",
-					Operation: "Update", TargetID: s.tenant.ID, TargetName: "Password protection", TargetType: "Policy",
-					Property: "BannedPasswordTermCount", OldValue: fmt.Sprint(len(s.tenant.BannedPasswordTerms)),
-					NewValue: fmt.Sprint(len(next))}); err != nil {
-					return err
+				added, removed := adminapi.TermsDiff(before, after)
+				if len(added)+len(removed) > 0 {
+					if err := auditOffline(ctx, s, adminapi.OfflineChange{Category: "Policy", Activity: "Update banned password terms",
+						Operation: "Update", TargetID: s.tenant.ID, TargetName: "Password protection", TargetType: "Policy",
+						Property: "BannedPasswordTerms", OldValue: "removed: " + strings.Join(removed, ", "),
+						NewValue: "added: " + strings.Join(added, ", ")}); err != nil {
+						return err
+					}
 				}
-				return show(ctx, w, s)
+				return bannedTermsOut(w, s.format, after)
 			})
 		}
 	}
 	cmd.AddCommand(
-		&cobra.Command{Use: "list", Short: "List the banned terms", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return withSession(cmd, show) }},
+		&cobra.Command{Use: "list", Short: "List the banned terms", Args: cobra.NoArgs, RunE: list},
 		&cobra.Command{Use: "add TERM...", Short: "Add terms (4 to 16 characters each)", Args: cobra.MinimumNArgs(1),
-			RunE: update(func(cur, args []string) []string { return append(append([]string{}, cur...), args...) })},
+			RunE: update(func(cur, args []string) ([]string, error) { return append(cur, args...), nil })},
 		&cobra.Command{Use: "remove TERM...", Short: "Remove terms", Args: cobra.MinimumNArgs(1),
-			RunE: update(func(cur, args []string) []string {
-				drop := map[string]bool{}
+			RunE: update(func(cur, args []string) ([]string, error) {
 				for _, a := range args {
-					drop[a] = true
+					if !containsFold(cur, a) {
+						return nil, fmt.Errorf("%q is not a banned term (nothing was changed)", a)
+					}
 				}
 				var keep []string
 				for _, c := range cur {
-					if !drop[c] {
+					if !containsFold(args, c) {
 						keep = append(keep, c)
 					}
 				}
-				return keep
+				return keep, nil
 			})},
 	)
 	return cmd
+}
+
+// containsFold reports whether list holds s, ignoring case: terms match
+// passwords case-insensitively, so "Contoso" names the term "contoso".
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(strings.TrimSpace(v), s) {
+			return true
+		}
+	}
+	return false
 }

@@ -151,6 +151,7 @@ type keyOut struct {
 	Algorithm    string `json:"alg"`
 	Status       string `json:"status"`
 	Created      string `json:"createdDateTime"`
+	Retired      string `json:"retiredDateTime"`
 	PublishUntil string `json:"publishedUntil"`
 }
 

@@ -205,40 +205,57 @@ func remoteFor(cmd *cobra.Command) (*apiClient, bool, error) {
 }
 
 // call sends a JSON request and decodes a JSON answer into out (may be nil).
-// Graph error bodies become errors that quote the server.
+// Graph error bodies become *apiError, quoting the server.
 func (c *apiClient) call(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.callHeaders(ctx, method, path, nil, in, out)
+	return err
+}
+
+// callHeaders is call with request headers (If-Match), returning the
+// answer's headers (ETag).
+func (c *apiClient) callHeaders(ctx context.Context, method, path string, hdr http.Header, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set("Content-Type", "application/json")
 	}
+	return c.send(ctx, httpClient, method, path, hdr, body, out)
+}
+
+// send runs one request with the stored token through client.
+func (c *apiClient) send(ctx context.Context, client *http.Client, method, path string, hdr http.Header, body io.Reader, out any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.Server+path, body)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("reach %s: %w", c.Server, err)
+		return nil, fmt.Errorf("reach %s: %w", c.Server, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
-		return c.refusal(resp, raw)
+		return nil, c.refusal(resp, raw)
 	}
 	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
+		return resp.Header, json.Unmarshal(raw, out)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // download streams a GET answer to w (exports), turning Graph errors into
@@ -262,13 +279,42 @@ func (c *apiClient) download(ctx context.Context, w io.Writer, path string) erro
 	return err
 }
 
-// refusal turns a non-2xx answer into an error quoting Graph's error body.
+// apiError is a refusal by the server, in Graph's error shape.
+type apiError struct {
+	Server, Code, Message string
+	Status                int
+	Details               []string // "target: message", as the server listed them
+}
+
+func (e *apiError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("%s answered %d %s", e.Server, e.Status, http.StatusText(e.Status))
+	}
+	msg := fmt.Sprintf("%s refused (%s): %s", e.Server, e.Code, e.Message)
+	if len(e.Details) > 0 {
+		msg += "\n  " + strings.Join(e.Details, "\n  ")
+	}
+	return msg
+}
+
+// refusal turns a non-2xx answer into an *apiError quoting Graph's error body.
 func (c *apiClient) refusal(resp *http.Response, raw []byte) error {
 	var ge struct {
-		Error struct{ Code, Message string } `json:"error"`
+		Error struct {
+			Code, Message string
+			Details       []struct{ Code, Message, Target string }
+		} `json:"error"`
 	}
+	e := &apiError{Server: c.Server, Status: resp.StatusCode}
 	if json.Unmarshal(raw, &ge) == nil && ge.Error.Code != "" {
-		return fmt.Errorf("%s refused (%s): %s", c.Server, ge.Error.Code, ge.Error.Message)
+		e.Code, e.Message = ge.Error.Code, ge.Error.Message
+		for _, d := range ge.Error.Details {
+			if d.Target != "" {
+				e.Details = append(e.Details, d.Target+": "+d.Message)
+			} else {
+				e.Details = append(e.Details, d.Message)
+			}
+		}
 	}
-	return fmt.Errorf("%s answered %s", c.Server, resp.Status)
+	return e
 }

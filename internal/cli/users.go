@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
 	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/directory"
@@ -44,7 +48,7 @@ func withSession(cmd *cobra.Command, fn func(ctx context.Context, w io.Writer, s
 }
 
 func newUsersCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "users", Short: "Manage users (offline, on the data directory)"}
+	cmd := &cobra.Command{Use: "users", Short: "Manage users (offline, or through the API when logged in)"}
 	cmd.AddCommand(newUsersAddCmd(), newUsersListCmd(), newUsersShowCmd(),
 		newUsersEnableCmd("enable", true), newUsersEnableCmd("disable", false),
 		newUsersSetPasswordCmd(), newUsersImportCmd(), newBannedTermsCmd(),
@@ -152,6 +156,9 @@ func newUsersShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "show UPN|ID", Short: "Show one user", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteUsersShow(cmd.Context(), cmd.OutOrStdout(), c, args[0]) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
@@ -260,6 +267,9 @@ func newUsersImportCmd() *cobra.Command {
 		Short: "Import users from CSV (userPrincipalName, displayName, password or passwordHash [, mail, accountEnabled]); all or nothing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ok, err := remoteFor(cmd); err != nil || ok {
+				return cmpOr(err, func() error { return remoteUsersImport(cmd.Context(), cmd.OutOrStdout(), c, args[0]) })
+			}
 			return withSession(cmd, func(ctx context.Context, w io.Writer, s session) error {
 				return runUsersImport(ctx, w, s, args[0])
 			})
@@ -273,8 +283,19 @@ func runUsersImport(ctx context.Context, w io.Writer, s session, path string) er
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	users, err := s.dir.ImportCSV(ctx, s.tenant, f)
+	digest := sha256.New()
+	users, err := s.dir.ImportCSV(ctx, s.tenant, io.TeeReader(f, digest))
 	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("CSV import of %s (SHA-256 %x)", filepath.Base(path), digest.Sum(nil))
+	changes := make([]adminapi.OfflineChange, 0, len(users))
+	for _, u := range users {
+		c := userChange(u, "Add user", "AccountEnabled", "", strconv.FormatBool(u.AccountEnabled))
+		c.Operation, c.Reason = "Add", reason
+		changes = append(changes, c)
+	}
+	if err := auditOffline(ctx, s, changes...); err != nil {
 		return err
 	}
 	return render(w, s.format, map[string]any{"imported": len(users)}, func(tw io.Writer) {

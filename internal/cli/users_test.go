@@ -134,6 +134,9 @@ func TestUsersImport(t *testing.T) {
 	if out.Imported != 2 {
 		t.Errorf("imported = %d, want 2", out.Imported)
 	}
+	if acts := auditActivities(t, dir, in.TenantID); strings.Count(strings.Join(acts, ","), "Add user") != 2 {
+		t.Errorf("audit log after importing 2 users: %v, want an Add user record for each", acts)
+	}
 
 	var list userList
 	runJSON(t, &list, "users", "list", "--data", dir, "-o", "json")
@@ -183,7 +186,7 @@ func TestUsersImportAllOrNothing(t *testing.T) {
 			[]string{"line 2", "bcrypt"}},
 		{"unknown column", "userPrincipalName,displayName,password,phone\n" + good, []string{`unknown CSV column "phone"`}},
 		{"admin already exists", header + good + "Admin@contoso.test,Admin 2,Plain-Text-Import-42\n",
-			[]string{"nothing imported", "conflict"}},
+			[]string{"nothing imported", "line 3: admin@contoso.test already belongs to a user"}},
 		{"no rows", header, []string{"no users"}},
 	}
 	for _, tt := range tests {

@@ -35,9 +35,17 @@ type importRow struct {
 // ImportCSV reads users from CSV with a header row naming the columns
 // userPrincipalName, displayName, and password or passwordHash (optional:
 // mail, accountEnabled). Every row is validated (and plaintext passwords
-// hashed, in parallel) before anything is stored; then all users are created
-// in one transaction. Either every user is imported or none is.
+// hashed, in parallel on every core) before anything is stored; then all
+// users are created in one transaction. Either every user is imported or
+// none is.
 func (s *Service) ImportCSV(ctx context.Context, t store.Tenant, r io.Reader) ([]store.User, error) {
+	return s.ImportCSVWorkers(ctx, t, r, runtime.NumCPU())
+}
+
+// ImportCSVWorkers is ImportCSV hashing on at most workers cores, so a
+// running server keeps the others for sign-ins. A cancelled ctx stops the
+// import before anything is written.
+func (s *Service) ImportCSVWorkers(ctx context.Context, t store.Tenant, r io.Reader, workers int) ([]store.User, error) {
 	rows, err := readImportRows(r)
 	if err != nil {
 		return nil, err
@@ -46,7 +54,7 @@ func (s *Service) ImportCSV(ctx context.Context, t store.Tenant, r io.Reader) ([
 	problems := make([]string, len(rows))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.NumCPU() {
+	for range max(1, workers) {
 		wg.Go(func() {
 			for i := range next {
 				u, err := s.prepareUser(t, rows[i].nu)
@@ -57,11 +65,19 @@ func (s *Service) ImportCSV(ctx context.Context, t store.Tenant, r io.Reader) ([
 			}
 		})
 	}
+dispatch:
 	for i := range rows {
-		next <- i
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break dispatch
+		}
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("import (nothing imported): %w", err)
+	}
 	ie := &ImportError{}
 	seen := map[string]int{}
 	for i, p := range problems {
@@ -81,16 +97,45 @@ func (s *Service) ImportCSV(ctx context.Context, t store.Tenant, r io.Reader) ([
 		return nil, ie
 	}
 	if err := s.store.CreateUsers(ctx, users...); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			if ie := s.existingNames(ctx, t, rows, users); ie != nil {
+				return nil, ie
+			}
+		}
 		return nil, fmt.Errorf("import (nothing imported): %w", err)
 	}
 	return users, nil
 }
 
+// existingNames explains a conflicting import: the rows whose sign-in
+// names already belong to a user of the directory. Looked up only after
+// the store refused, so a clean import pays nothing for it.
+func (s *Service) existingNames(ctx context.Context, t store.Tenant, rows []importRow, users []store.User) *ImportError {
+	ie := &ImportError{}
+	for i, u := range users {
+		for _, k := range []string{u.LoginKey, u.MailKey} {
+			if k == "" {
+				continue
+			}
+			if _, err := s.store.UserByLogin(ctx, t.ID, k); err == nil {
+				ie.Problems = append(ie.Problems, fmt.Sprintf("line %d: %s already belongs to a user of the directory", rows[i].line, k))
+			}
+		}
+	}
+	if len(ie.Problems) == 0 {
+		return nil
+	}
+	return ie
+}
+
 func readImportRows(r io.Reader) ([]importRow, error) {
 	cr := csv.NewReader(r)
 	header, err := cr.Read()
-	if err != nil {
+	var parseErr *csv.ParseError
+	if errors.Is(err, io.EOF) || errors.As(err, &parseErr) {
 		return nil, invalidf("read CSV header: %v", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("read CSV header: %w", err)
 	}
 	col, err := importColumns(header)
 	if err != nil {
@@ -102,8 +147,11 @@ func readImportRows(r io.Reader) ([]importRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil { // before FieldPos: it has no position after a parse error
+		var parseErr *csv.ParseError
+		if errors.As(err, &parseErr) { // before FieldPos: it has no position after a parse error
 			return nil, invalidf("CSV: %v", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("read CSV: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows) == MaxImportRows {

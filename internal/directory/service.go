@@ -40,6 +40,9 @@ func (s *Service) WithClock(now func() time.Time) *Service { s.now = now; return
 // Params returns the current hashing parameters.
 func (s *Service) Params() password.Params { return s.params }
 
+// Policy returns the configured password policy (without a tenant's terms).
+func (s *Service) Policy() password.Policy { return s.policy }
+
 // ErrInvalid wraps every input validation failure; the message says which.
 var ErrInvalid = errors.New("invalid input")
 
@@ -216,16 +219,36 @@ const (
 // terms. They apply to every password set from now on (matching is
 // case-insensitive, after Entra's substitutions 0->o, 1->l, $->s, @->a).
 func (s *Service) SetBannedPasswordTerms(ctx context.Context, t store.Tenant, terms []string) error {
-	if len(terms) > MaxBannedTerms {
-		return invalidf("at most %d banned terms, got %d", MaxBannedTerms, len(terms))
-	}
+	_, _, err := s.UpdateBannedPasswordTerms(ctx, t, func([]string) ([]string, error) { return terms, nil })
+	return err
+}
+
+// UpdateBannedPasswordTerms replaces the terms with update(current),
+// atomically, after checking the result (ErrInvalid). It returns the terms
+// before and after, sorted.
+func (s *Service) UpdateBannedPasswordTerms(ctx context.Context, t store.Tenant,
+	update func(current []string) ([]string, error)) (before, after []string, err error) {
+	return s.store.UpdateBannedPasswordTerms(ctx, t.ID, func(current []string) ([]string, error) {
+		terms, err := update(current)
+		if err != nil {
+			return nil, err
+		}
+		return checkBannedTerms(terms)
+	})
+}
+
+func checkBannedTerms(terms []string) ([]string, error) {
 	clean := make([]string, 0, len(terms))
 	for _, term := range terms {
 		term = strings.TrimSpace(term)
 		if n := len([]rune(term)); n < MinBannedTermLength || n > MaxBannedTermLength {
-			return invalidf("banned term %q must be %d to %d characters long", term, MinBannedTermLength, MaxBannedTermLength)
+			return nil, invalidf("banned term %q must be %d to %d characters long", term, MinBannedTermLength, MaxBannedTermLength)
 		}
 		clean = append(clean, term)
 	}
-	return s.store.SetBannedPasswordTerms(ctx, t.ID, dedupe(clean))
+	clean = dedupe(clean)
+	if len(clean) > MaxBannedTerms {
+		return nil, invalidf("at most %d banned terms, got %d", MaxBannedTerms, len(clean))
+	}
+	return clean, nil
 }

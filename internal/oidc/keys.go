@@ -126,6 +126,14 @@ func RotateKeys(ctx context.Context, s store.Keys, now time.Time, overlap time.D
 	return rotated, nil
 }
 
+// Reload makes the next use read the keys from the store again (after a
+// rotation made by this process).
+func (k *KeySet) Reload() {
+	k.mu.Lock()
+	k.loadedAt = time.Time{}
+	k.mu.Unlock()
+}
+
 func (k *KeySet) load(ctx context.Context) error {
 	if !k.loadedAt.IsZero() && k.now().Sub(k.loadedAt) < keyRefresh {
 		return nil

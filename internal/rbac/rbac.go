@@ -40,8 +40,14 @@ const (
 	// location exempts a network from every automatic and feed block, so
 	// defining one is Conditional Access administration, not incident
 	// response (a Security Operator may block, not whitelist).
-	NamedLocationsWrite  Permission = "namedLocations.write"
-	DiagnoseRead         Permission = "diagnose.read"
+	NamedLocationsWrite Permission = "namedLocations.write"
+	DiagnoseRead        Permission = "diagnose.read"
+	PasswordPolicyRead  Permission = "passwordPolicy.read" // custom banned password terms
+	PasswordPolicyWrite Permission = "passwordPolicy.write"
+	SigningKeysRead     Permission = "signingKeys.read"
+	// SigningKeysRotate is held by Global Administrator alone: a rotation
+	// changes what every relying party must trust.
+	SigningKeysRotate    Permission = "signingKeys.rotate"
 	PermissionsAllRead   Permission = "*.read" // pseudo-permission: every read
 	PermissionsAllAccess Permission = "*"      // pseudo-permission: everything
 )
@@ -51,6 +57,7 @@ var AllPermissions = []Permission{
 	UsersRead, UsersWrite, UsersResetPassword, UsersRevokeSessions, LockoutRead, LockoutUnlock,
 	LockoutPolicyRead, LockoutPolicyWrite, RolesRead, RolesAssign, AppsRead, AppsWrite,
 	SignInsRead, AuditRead, IPProtectionRead, IPProtectionWrite, NamedLocationsWrite, DiagnoseRead,
+	PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead, SigningKeysRotate,
 }
 
 // Role is a directory role: Entra's display name and role template ID
@@ -103,24 +110,25 @@ var roles = []Role{
 	{ID: SecurityAdministrator, Name: "Security Administrator", Privileged: true,
 		Description: "Can manage security features: lockout policy, IP protection, named locations; reads sign-in and audit logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, LockoutPolicyWrite, IPProtectionRead,
-			IPProtectionWrite, NamedLocationsWrite, SignInsRead, AuditRead, RolesRead, AppsRead, DiagnoseRead}},
+			IPProtectionWrite, NamedLocationsWrite, SignInsRead, AuditRead, RolesRead, AppsRead, DiagnoseRead,
+			PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead}},
 	{ID: SecurityOperator, Name: "Security Operator",
 		Description: "Can respond to attacks: block and unblock addresses, refresh feeds; reads security information and logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, IPProtectionRead, IPProtectionWrite,
-			SignInsRead, AuditRead, DiagnoseRead}},
+			SignInsRead, AuditRead, DiagnoseRead, PasswordPolicyRead}},
 	{ID: SecurityReader, Name: "Security Reader",
 		Description: "Can read security information, sign-in and audit logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, IPProtectionRead, SignInsRead, AuditRead,
-			RolesRead, DiagnoseRead}},
+			RolesRead, DiagnoseRead, PasswordPolicyRead, SigningKeysRead}},
 	{ID: ReportsReader, Name: "Reports Reader",
 		Description: "Can read sign-in and audit reports.",
 		Permissions: []Permission{SignInsRead, AuditRead, DiagnoseRead}},
 	{ID: CloudApplicationAdministrator, Name: "Cloud Application Administrator", Privileged: true,
 		Description: "Can manage app registrations; reads sign-in and audit logs.",
-		Permissions: []Permission{AppsRead, AppsWrite, UsersRead, SignInsRead, AuditRead, DiagnoseRead}},
+		Permissions: []Permission{AppsRead, AppsWrite, UsersRead, SignInsRead, AuditRead, DiagnoseRead, SigningKeysRead}},
 	{ID: ApplicationAdministrator, Name: "Application Administrator", Privileged: true,
 		Description: "Can manage all aspects of app registrations; reads sign-in and audit logs.",
-		Permissions: []Permission{AppsRead, AppsWrite, UsersRead, SignInsRead, AuditRead, DiagnoseRead}},
+		Permissions: []Permission{AppsRead, AppsWrite, UsersRead, SignInsRead, AuditRead, DiagnoseRead, SigningKeysRead}},
 	{ID: GlobalReader, Name: "Global Reader",
 		Description: "Can read everything a Global Administrator can, but change nothing.",
 		Permissions: []Permission{PermissionsAllRead}},

@@ -57,6 +57,8 @@ type AuditQuery struct {
 
 // DirectoryAudits is the append-only audit log.
 type DirectoryAudits interface {
-	AppendAudit(ctx context.Context, r AuditRow) error
+	// AppendAudit appends the records in one transaction: all or none (an
+	// ID already present is ErrConflict).
+	AppendAudit(ctx context.Context, rows ...AuditRow) error
 	QueryAudits(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 }

@@ -149,8 +149,14 @@ type Tenants interface {
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
-	// SetBannedPasswordTerms replaces the tenant's banned password terms.
-	SetBannedPasswordTerms(ctx context.Context, tenantID string, terms []string) error
+	// UpdateBannedPasswordTerms replaces the tenant's banned password terms
+	// with update(current) atomically: no other change to them can fall
+	// between the read and the write, so a caller comparing versions (an
+	// If-Match) inside update cannot lose a concurrent change. An error from
+	// update aborts and is returned as is. before and after are sorted and
+	// without duplicates.
+	UpdateBannedPasswordTerms(ctx context.Context, tenantID string,
+		update func(current []string) ([]string, error)) (before, after []string, err error)
 }
 
 // Users stores users. CreateUsers is atomic: all are created or none.

@@ -64,13 +64,17 @@ func (db *DB) ListRoleAssignments(ctx context.Context, tenantID, principalID str
 // AppendAudit implements store.DirectoryAudits. Audit records are committed
 // with synchronous=FULL like sign-in records: an acknowledged change always
 // has its record.
-func (db *DB) AppendAudit(ctx context.Context, r store.AuditRow) error {
+func (db *DB) AppendAudit(ctx context.Context, rows ...store.AuditRow) error {
 	insert := func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO directory_audits(id, tenant_id, created_at, category, activity,
-			result, initiated_by, target_id, correlation_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, r.TenantID, ts(r.CreatedAt), r.Category, r.Activity, r.Result, r.InitiatedBy, r.TargetID,
-			r.CorrelationID, r.Body)
-		return err
+		for _, r := range rows {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_audits(id, tenant_id, created_at, category, activity,
+				result, initiated_by, target_id, correlation_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.ID, r.TenantID, ts(r.CreatedAt), r.Category, r.Activity, r.Result, r.InitiatedBy, r.TargetID,
+				r.CorrelationID, r.Body); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if db.relaxed {
 		return mapErr(db.syncedTx(ctx, insert), "append audit record")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -45,25 +46,60 @@ func (db *DB) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	return t, err
 }
 
-// SetBannedPasswordTerms implements store.Tenants.
-func (db *DB) SetBannedPasswordTerms(ctx context.Context, tenantID string, terms []string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+// UpdateBannedPasswordTerms implements store.Tenants. The read happens in
+// the write transaction, which SQLite runs one at a time.
+func (db *DB) UpdateBannedPasswordTerms(ctx context.Context, tenantID string,
+	update func(current []string) ([]string, error)) (before, after []string, err error) {
+	var updateErr error
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&exists); err != nil {
 			return err
 		}
+		if before, err = txStrings(ctx, tx, `SELECT term FROM tenant_banned_terms WHERE tenant_id = ? ORDER BY term`, tenantID); err != nil {
+			return err
+		}
+		next, err := update(slices.Clone(before))
+		if err != nil {
+			updateErr = err
+			return err
+		}
+		after = slices.Compact(slices.Sorted(slices.Values(next)))
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_banned_terms WHERE tenant_id = ?`, tenantID); err != nil {
 			return err
 		}
-		for _, term := range terms {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tenant_banned_terms(tenant_id, term) VALUES (?, ?)`,
+		for _, term := range after {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_banned_terms(tenant_id, term) VALUES (?, ?)`,
 				tenantID, term); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return mapErr(err, "set banned password terms")
+	if updateErr != nil {
+		return nil, nil, updateErr
+	}
+	if err != nil {
+		return nil, nil, mapErr(err, "update banned password terms")
+	}
+	return before, after, nil
+}
+
+func txStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) tenantStrings(ctx context.Context, query, id string) ([]string, error) {

@@ -31,7 +31,8 @@ func TestFilesAreOwnerOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.SetBannedPasswordTerms(context.Background(), "nope", nil); err == nil {
+	if _, _, err := db.UpdateBannedPasswordTerms(context.Background(), "nope",
+		func([]string) ([]string, error) { return nil, nil }); err == nil {
 		t.Fatal("write to an unknown tenant succeeded")
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {

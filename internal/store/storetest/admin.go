@@ -75,6 +75,14 @@ func DirectoryAudits(t *testing.T, newStore Factory) {
 	if err := s.AppendAudit(ctx, rows[0]); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("appending the same ID twice: %v, want ErrConflict", err)
 	}
+	// A batch is all or nothing: a duplicate in it leaves none appended.
+	fresh := row("t3", "admin", "carol", "Add user", base)
+	if err := s.AppendAudit(ctx, fresh, rows[1]); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a batch holding a known ID: %v, want ErrConflict", err)
+	}
+	if got, _ := s.QueryAudits(ctx, store.AuditQuery{TenantID: "t3"}); len(got) != 0 {
+		t.Fatalf("the failed batch appended %d records", len(got))
+	}
 	check := func(q store.AuditQuery, want ...int) {
 		t.Helper()
 		got, err := s.QueryAudits(ctx, q)

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,17 +105,52 @@ func Tenants(t *testing.T, newStore Factory) {
 	wantErr(t, err, store.ErrNotFound, "unknown tenant")
 	err = s.CreateTenant(ctx, store.Tenant{ID: newID(), DisplayName: "Other", Domains: []string{"contoso.test"}, CreatedAt: base})
 	wantErr(t, err, store.ErrConflict, "domain claimed twice")
-	must(t, s.SetBannedPasswordTerms(ctx, tn.ID, []string{"contoso", "Fabrikam", "contoso"}), "SetBannedPasswordTerms")
+	set := func(terms ...string) func([]string) ([]string, error) {
+		return func([]string) ([]string, error) { return terms, nil }
+	}
+	before, after, err := s.UpdateBannedPasswordTerms(ctx, tn.ID, set("contoso", "Fabrikam", "contoso"))
+	must(t, err, "UpdateBannedPasswordTerms")
+	if len(before) != 0 || !slices.Equal(after, []string{"Fabrikam", "contoso"}) {
+		t.Fatalf("first update: before %q after %q, want [] and [Fabrikam contoso]", before, after)
+	}
 	got, err = s.GetTenant(ctx, tn.ID)
 	must(t, err, "GetTenant")
-	if len(got.BannedPasswordTerms) != 2 || got.BannedPasswordTerms[0] != "Fabrikam" || got.BannedPasswordTerms[1] != "contoso" {
+	if !slices.Equal(got.BannedPasswordTerms, []string{"Fabrikam", "contoso"}) {
 		t.Fatalf("banned terms = %q, want [Fabrikam contoso]", got.BannedPasswordTerms)
 	}
-	must(t, s.SetBannedPasswordTerms(ctx, tn.ID, nil), "clear banned terms")
+	refusal := errors.New("version changed")
+	if _, _, err := s.UpdateBannedPasswordTerms(ctx, tn.ID, func(cur []string) ([]string, error) {
+		return nil, refusal
+	}); !errors.Is(err, refusal) {
+		t.Fatalf("an update that refuses: %v, want its own error", err)
+	}
+	if got, _ = s.GetTenant(ctx, tn.ID); len(got.BannedPasswordTerms) != 2 {
+		t.Fatalf("a refused update changed the terms to %q", got.BannedPasswordTerms)
+	}
+	// Concurrent read-modify-write updates: each sees the others' results.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_, _, err := s.UpdateBannedPasswordTerms(ctx, tn.ID, func(cur []string) ([]string, error) {
+				return append(cur, fmt.Sprintf("term-%d", i)), nil
+			})
+			if err != nil {
+				t.Errorf("concurrent update %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, _ = s.GetTenant(ctx, tn.ID); len(got.BannedPasswordTerms) != 10 {
+		t.Fatalf("after 8 concurrent additions: %d terms %q, want 10 (an update was lost)", len(got.BannedPasswordTerms), got.BannedPasswordTerms)
+	}
+	if _, _, err := s.UpdateBannedPasswordTerms(ctx, tn.ID, set()); err != nil {
+		t.Fatalf("clear banned terms: %v", err)
+	}
 	if got, _ = s.GetTenant(ctx, tn.ID); len(got.BannedPasswordTerms) != 0 {
 		t.Fatalf("banned terms after clearing = %q", got.BannedPasswordTerms)
 	}
-	wantErr(t, s.SetBannedPasswordTerms(ctx, newID(), []string{"x"}), store.ErrNotFound, "banned terms of unknown tenant")
+	_, _, err = s.UpdateBannedPasswordTerms(ctx, newID(), set("x"))
+	wantErr(t, err, store.ErrNotFound, "banned terms of unknown tenant")
 	all, err := s.ListTenants(ctx)
 	must(t, err, "ListTenants")
 	if len(all) != 1 {
