@@ -1,6 +1,9 @@
 package adminapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -31,14 +34,26 @@ func toPolicy(p store.LockoutPolicy, override bool) lockoutPolicy {
 		FamiliarNetworkDays: p.FamiliarNetworkDays, DeviceCookieLockoutThreshold: p.DeviceCookieThreshold, IsTenantOverride: override}
 }
 
+// policyEtag versions the effective policy by its content.
+func policyEtag(p lockoutPolicy) string {
+	b, _ := json.Marshal(p)
+	h := sha256.Sum256(b)
+	return `W/"` + base64.RawURLEncoding.EncodeToString(h[:12]) + `"`
+}
+
 func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, p *principal) {
-	eff, err := a.guard.Policy(r.Context(), p.tenantID)
+	stored, err := a.store.GetLockoutPolicy(r.Context(), p.tenantID)
+	found := err == nil
+	if errors.Is(err, store.ErrNotFound) {
+		stored, err = a.guard.DefaultPolicy(), nil
+	}
 	if err != nil {
 		a.internal(w, r, err)
 		return
 	}
-	_, err = a.store.GetLockoutPolicy(r.Context(), p.tenantID)
-	httpx.WriteJSON(w, http.StatusOK, toPolicy(eff, err == nil))
+	out := toPolicy(stored, found)
+	w.Header().Set("ETag", policyEtag(out))
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 type patchPolicyRequest struct {
@@ -50,19 +65,7 @@ type patchPolicyRequest struct {
 	DeviceCookieLockoutThreshold *int `json:"deviceCookieLockoutThreshold"`
 }
 
-// patchPolicy changes the given fields, validates the whole policy (every
-// problem reported at once) and stores it as the tenant's override.
-func (a *API) patchPolicy(w http.ResponseWriter, r *http.Request, p *principal) {
-	var req patchPolicyRequest
-	if !decodeStrict(w, r, &req) {
-		return
-	}
-	old, err := a.guard.Policy(r.Context(), p.tenantID)
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	next := old
+func (req patchPolicyRequest) apply(p *store.LockoutPolicy) {
 	seconds := func(v *int, d *time.Duration) {
 		if v != nil {
 			*d = time.Duration(*v) * time.Second
@@ -73,25 +76,66 @@ func (a *API) patchPolicy(w http.ResponseWriter, r *http.Request, p *principal) 
 			*dst = *v
 		}
 	}
-	setInt(req.LockoutThreshold, &next.Threshold)
-	seconds(req.LockoutDurationInSeconds, &next.Duration)
-	seconds(req.MaxLockoutDurationInSeconds, &next.MaxDuration)
-	seconds(req.ObservationWindowInSeconds, &next.ObservationWindow)
-	setInt(req.FamiliarNetworkDays, &next.FamiliarNetworkDays)
-	setInt(req.DeviceCookieLockoutThreshold, &next.DeviceCookieThreshold)
-	if err := guard.ValidatePolicy(next); err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid lockout policy: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+	setInt(req.LockoutThreshold, &p.Threshold)
+	seconds(req.LockoutDurationInSeconds, &p.Duration)
+	seconds(req.MaxLockoutDurationInSeconds, &p.MaxDuration)
+	seconds(req.ObservationWindowInSeconds, &p.ObservationWindow)
+	setInt(req.FamiliarNetworkDays, &p.FamiliarNetworkDays)
+	setInt(req.DeviceCookieLockoutThreshold, &p.DeviceCookieThreshold)
+}
+
+// errPolicyInvalid carries the validation problems out of the update.
+type errPolicyInvalid struct{ err error }
+
+func (e errPolicyInvalid) Error() string { return e.err.Error() }
+
+// errPolicyChanged aborts an update whose If-Match names another version.
+var errPolicyChanged = errors.New("the lockout policy was changed by someone else")
+
+// patchPolicy changes the given fields, validates the whole policy (every
+// problem reported at once) and stores it as the tenant's override. The
+// read, the If-Match comparison and the write are one store transaction, so
+// two administrators changing different fields at once both land, and one
+// holding an old ETag gets 412.
+func (a *API) patchPolicy(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req patchPolicyRequest
+	if !decodeStrict(w, r, &req) {
 		return
 	}
-	if err := a.store.SetLockoutPolicy(r.Context(), p.tenantID, next); err != nil {
+	ifMatch := strings.TrimPrefix(r.Header.Get("If-Match"), "W/")
+	var before lockoutPolicy
+	next, err := a.store.UpdateLockoutPolicy(r.Context(), p.tenantID, func(cur store.LockoutPolicy, found bool) (store.LockoutPolicy, error) {
+		if !found {
+			cur = a.guard.DefaultPolicy()
+		}
+		before = toPolicy(cur, found)
+		if ifMatch != "" && ifMatch != "*" && ifMatch != strings.TrimPrefix(policyEtag(before), "W/") {
+			return cur, errPolicyChanged
+		}
+		req.apply(&cur)
+		if err := guard.ValidatePolicy(cur); err != nil {
+			return cur, errPolicyInvalid{err}
+		}
+		return cur, nil
+	})
+	var invalid errPolicyInvalid
+	switch {
+	case errors.As(err, &invalid):
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid lockout policy: "+strings.ReplaceAll(invalid.Error(), "\n", "; "))
+		return
+	case errors.Is(err, errPolicyChanged):
+		writeError(w, r, http.StatusPreconditionFailed, codePreconditionFailed, "The lockout policy was changed by someone else; read it again.")
+		return
+	case err != nil:
 		a.internal(w, r, err)
 		return
 	}
 	a.guard.ForgetPolicy(p.tenantID)
-	before, after := toPolicy(old, true), toPolicy(next, true)
+	after := toPolicy(next, true)
 	a.audit(r, p, auditEntry{category: "Policy", activity: "Update lockout policy", operation: "Update",
 		targets:  []auditTarget{{ID: p.tenantID, DisplayName: "Smart lockout policy", Type: "Policy"}},
 		modified: policyChanges(before, after)})
+	w.Header().Set("ETag", policyEtag(after))
 	httpx.WriteJSON(w, http.StatusOK, after)
 }
 

@@ -125,17 +125,20 @@ func newLockoutPolicySetCmd() *cobra.Command {
 				return cmpOr(err, func() error { return remotePolicySet(cmd.Context(), cmd.OutOrStdout(), c, cmd, want) })
 			}
 			return withLockout(cmd, false, func(ctx context.Context, w io.Writer, ls lockoutSession) error {
-				p, _, err := effectivePolicy(ctx, ls)
+				var old store.LockoutPolicy
+				p, err := ls.db.UpdateLockoutPolicy(ctx, ls.tenant.ID, func(cur store.LockoutPolicy, found bool) (store.LockoutPolicy, error) {
+					if !found {
+						cur = app.LockoutDefaults(ls.cfg)
+					}
+					old = cur
+					applyPolicyFlags(cmd, &cur, want)
+					if err := guard.ValidatePolicy(cur); err != nil {
+						return cur, fmt.Errorf("invalid lockout policy, nothing changed:\n%w", err)
+					}
+					return cur, nil
+				})
 				if err != nil {
 					return err
-				}
-				applyPolicyFlags(cmd, &p, want)
-				if err := guard.ValidatePolicy(p); err != nil {
-					return fmt.Errorf("invalid lockout policy, nothing changed:\n%w", err)
-				}
-				old, _, _ := effectivePolicy(ctx, ls)
-				if err := ls.db.SetLockoutPolicy(ctx, ls.tenant.ID, p); err != nil {
-					return fmt.Errorf("store lockout policy: %w", err)
 				}
 				if err := auditOffline(ctx, ls.session, adminapi.OfflineChange{Category: "Policy", Activity: "Update lockout policy",
 					Operation: "Update", TargetID: ls.tenant.ID, TargetName: "Smart lockout policy", TargetType: "Policy",

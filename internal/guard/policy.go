@@ -48,6 +48,9 @@ func (g *Guard) Policy(ctx context.Context, tenantID string) (store.LockoutPolic
 	return p, nil
 }
 
+// DefaultPolicy is the configured policy, for tenants without their own.
+func (g *Guard) DefaultPolicy() store.LockoutPolicy { return g.defaults }
+
 // ValidatePolicy lists every problem of a policy, or returns nil.
 func ValidatePolicy(p store.LockoutPolicy) error {
 	var errs []error

@@ -101,6 +101,13 @@ type LockoutPolicies interface {
 	// when the tenant uses the configured defaults.
 	GetLockoutPolicy(ctx context.Context, tenantID string) (LockoutPolicy, error)
 	SetLockoutPolicy(ctx context.Context, tenantID string, p LockoutPolicy) error
+	// UpdateLockoutPolicy stores update(current, found) as the tenant's
+	// policy, atomically: no other write can fall between the read and the
+	// write, so an If-Match compared inside update cannot lose a concurrent
+	// change. found is false when the tenant has no stored policy. An error
+	// from update aborts and is returned as is.
+	UpdateLockoutPolicy(ctx context.Context, tenantID string,
+		update func(current LockoutPolicy, found bool) (LockoutPolicy, error)) (LockoutPolicy, error)
 }
 
 // FamiliarNetworks remembers where users signed in successfully.

@@ -254,19 +254,51 @@ func (db *DB) GetLockoutPolicy(ctx context.Context, tenantID string) (store.Lock
 // SetLockoutPolicy implements store.LockoutPolicies. The foreign key to
 // tenants turns a policy for an unknown tenant into ErrNotFound.
 func (db *DB) SetLockoutPolicy(ctx context.Context, tenantID string, p store.LockoutPolicy) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_lockout_policies(tenant_id, threshold, duration_ns,
-			max_duration_ns, observation_window_ns, familiar_network_days, device_cookie_threshold)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(tenant_id) DO UPDATE SET threshold = excluded.threshold, duration_ns = excluded.duration_ns,
-				max_duration_ns = excluded.max_duration_ns, observation_window_ns = excluded.observation_window_ns,
-				familiar_network_days = excluded.familiar_network_days,
-				device_cookie_threshold = excluded.device_cookie_threshold`,
-			tenantID, p.Threshold, int64(p.Duration), int64(p.MaxDuration), int64(p.ObservationWindow),
-			p.FamiliarNetworkDays, p.DeviceCookieThreshold)
-		return err
-	})
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return upsertLockoutPolicy(ctx, tx, tenantID, p) })
 	return mapErr(foreignKeyNotFound(err), "set lockout policy of tenant "+tenantID)
+}
+
+// UpdateLockoutPolicy implements store.LockoutPolicies: the read happens
+// in the write transaction, which SQLite runs one at a time.
+func (db *DB) UpdateLockoutPolicy(ctx context.Context, tenantID string,
+	update func(current store.LockoutPolicy, found bool) (store.LockoutPolicy, error)) (store.LockoutPolicy, error) {
+	var next store.LockoutPolicy
+	var updateErr error
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var cur store.LockoutPolicy
+		var dur, maxDur, window int64
+		err := tx.QueryRowContext(ctx, `SELECT threshold, duration_ns, max_duration_ns, observation_window_ns,
+			familiar_network_days, device_cookie_threshold FROM tenant_lockout_policies WHERE tenant_id = ?`, tenantID).
+			Scan(&cur.Threshold, &dur, &maxDur, &window, &cur.FamiliarNetworkDays, &cur.DeviceCookieThreshold)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		cur.Duration, cur.MaxDuration, cur.ObservationWindow = time.Duration(dur), time.Duration(maxDur), time.Duration(window)
+		if next, updateErr = update(cur, err == nil); updateErr != nil {
+			return updateErr
+		}
+		return upsertLockoutPolicy(ctx, tx, tenantID, next)
+	})
+	if updateErr != nil {
+		return store.LockoutPolicy{}, updateErr
+	}
+	if err != nil {
+		return store.LockoutPolicy{}, mapErr(foreignKeyNotFound(err), "update lockout policy of tenant "+tenantID)
+	}
+	return next, nil
+}
+
+func upsertLockoutPolicy(ctx context.Context, tx *sql.Tx, tenantID string, p store.LockoutPolicy) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO tenant_lockout_policies(tenant_id, threshold, duration_ns,
+		max_duration_ns, observation_window_ns, familiar_network_days, device_cookie_threshold)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(tenant_id) DO UPDATE SET threshold = excluded.threshold, duration_ns = excluded.duration_ns,
+			max_duration_ns = excluded.max_duration_ns, observation_window_ns = excluded.observation_window_ns,
+			familiar_network_days = excluded.familiar_network_days,
+			device_cookie_threshold = excluded.device_cookie_threshold`,
+		tenantID, p.Threshold, int64(p.Duration), int64(p.MaxDuration), int64(p.ObservationWindow),
+		p.FamiliarNetworkDays, p.DeviceCookieThreshold)
+	return err
 }
 
 // foreignKeyNotFound reports a foreign key violation as ErrNotFound: the

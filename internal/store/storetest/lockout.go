@@ -357,6 +357,41 @@ func LockoutPolicies(t *testing.T, newStore Factory) {
 	_, err = s.GetLockoutPolicy(ctx, other.ID)
 	wantErr(t, err, store.ErrNotFound, "policy of a tenant without one")
 	wantErr(t, s.SetLockoutPolicy(ctx, newID(), p), store.ErrNotFound, "policy of unknown tenant")
+
+	// UpdateLockoutPolicy: read-modify-write without lost updates.
+	fresh := seedTenant(t, s, "tailspin.test")
+	after, err := s.UpdateLockoutPolicy(ctx, fresh.ID, func(cur store.LockoutPolicy, found bool) (store.LockoutPolicy, error) {
+		if found {
+			t.Errorf("a tenant without a policy: found %+v", cur)
+		}
+		return p2, nil
+	})
+	if err != nil || after != p2 {
+		t.Fatalf("first update = %+v, %v; want %+v", after, err, p2)
+	}
+	refusal := errors.New("version changed")
+	if _, err := s.UpdateLockoutPolicy(ctx, fresh.ID, func(store.LockoutPolicy, bool) (store.LockoutPolicy, error) {
+		return p, refusal
+	}); !errors.Is(err, refusal) {
+		t.Fatalf("a refusing update: %v, want its own error", err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := s.UpdateLockoutPolicy(ctx, fresh.ID, func(cur store.LockoutPolicy, _ bool) (store.LockoutPolicy, error) {
+				cur.Threshold++
+				return cur, nil
+			}); err != nil {
+				t.Errorf("concurrent update: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := s.GetLockoutPolicy(ctx, fresh.ID); err != nil || got.Threshold != p2.Threshold+8 {
+		t.Fatalf("after 8 concurrent increments: %+v, %v; want threshold %d", got, err, p2.Threshold+8)
+	}
+	_, err = s.UpdateLockoutPolicy(ctx, newID(), func(cur store.LockoutPolicy, _ bool) (store.LockoutPolicy, error) { return p, nil })
+	wantErr(t, err, store.ErrNotFound, "update of an unknown tenant's policy")
 }
 
 // FamiliarNetworks checks that the last success only moves forward and that
