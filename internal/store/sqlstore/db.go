@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -39,6 +40,11 @@ type DB struct {
 	relaxed bool
 
 	readStmts, writeStmts *preparedStatements // hot-path queries (prepared.go)
+
+	// ipPending counts sign-in records appended since the address index
+	// was last brought up to date (signinip.go); a hint, the watermark in
+	// the database is the truth.
+	ipPending atomic.Int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -80,6 +86,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	var backlog int64
+	if err := db.read.QueryRowContext(ctx, `SELECT coalesce((SELECT max(rowid) FROM signins), 0) -
+		(SELECT indexed_upto FROM signin_ip_index_state)`).Scan(&backlog); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read the sign-in address index state: %w", err)
+	}
+	db.ipPending.Store(backlog)
 	if err := restrictFiles(path); err != nil {
 		db.Close()
 		return nil, err

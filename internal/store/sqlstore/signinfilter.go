@@ -96,6 +96,13 @@ func sqlValue(v odata.Value) any {
 // FindSignIns implements store.SignInSearch: keyset paging in (created_at,
 // id) order, which new records (always newer) can never disturb.
 func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.SignInRow, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if bucket, cond, ipArgs, ok := ipAccess(f.Where); ok {
+		return db.findSignInsByIP(ctx, f, bucket, cond, ipArgs, limit)
+	}
 	args := []any{f.TenantID}
 	conds := []string{"tenant_id = ?"}
 	if f.Where != nil {
@@ -112,10 +119,6 @@ func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.Si
 	if f.After != nil {
 		conds = append(conds, "(created_at, id) "+cmp+" (?, ?)")
 		args = append(args, ts(f.After.CreatedAt), f.After.ID)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
 	}
 	args = append(args, limit)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+signInColumns+` FROM signins WHERE `+strings.Join(conds, " AND ")+
@@ -137,6 +140,9 @@ func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.Si
 
 // CountSignIns implements store.SignInSearch.
 func (db *DB) CountSignIns(ctx context.Context, tenantID string, where odata.Expr) (int64, error) {
+	if bucket, cond, ipArgs, ok := ipAccess(where); ok {
+		return db.countSignInsByIP(ctx, tenantID, where, bucket, cond, ipArgs)
+	}
 	args := []any{tenantID}
 	cond := "tenant_id = ?"
 	if where != nil {
@@ -153,7 +159,19 @@ func (db *DB) CountSignIns(ctx context.Context, tenantID string, where odata.Exp
 
 // PruneSignIns implements store.SignInSearch.
 func (db *DB) PruneSignIns(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error) {
-	return db.prune(ctx, "signins", tenantID, cutoff, limit)
+	n, err := db.prune(ctx, "signins", tenantID, cutoff, limit)
+	if err != nil {
+		return n, err
+	}
+	// The address index's entries of the deleted records, through its time
+	// index; as many as records went, so both stay in step.
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM signin_ip_index WHERE (ix_tenant, ix_bucket, ix_created, ix_id) IN
+			(SELECT ix_tenant, ix_bucket, ix_created, ix_id FROM signin_ip_index WHERE ix_tenant = ? AND ix_created < ?
+			 ORDER BY ix_created LIMIT ?)`, tenantID, ts(cutoff), max(limit, 1))
+		return err
+	})
+	return n, mapErr(err, "prune the sign-in address index")
 }
 
 // PruneAudits implements store.SignInSearch.
@@ -167,8 +185,12 @@ func (db *DB) PruneAudits(ctx context.Context, tenantID string, cutoff time.Time
 func (db *DB) prune(ctx context.Context, table, tenantID string, cutoff time.Time, limit int) (int, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// The newest row always stays: SQLite gives a new row the largest
+		// rowid plus one, so keeping it keeps rowids increasing, which the
+		// sign-in address index's watermark relies on.
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+
-			` WHERE tenant_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`, tenantID, ts(cutoff), max(limit, 1))
+			` WHERE tenant_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)
+			AND rowid < (SELECT max(rowid) FROM `+table+`)`, tenantID, ts(cutoff), max(limit, 1))
 		if err != nil {
 			return err
 		}

@@ -14,16 +14,16 @@ func (db *DB) AppendSignIns(ctx context.Context, rows []store.SignInRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if db.relaxed {
-		return db.appendSynced(ctx, rows)
+	insert := func(tx *sql.Tx) error {
+		if err := insertSignIns(ctx, tx, rows); err != nil {
+			return err
+		}
+		return db.maybeIndexSignIns(ctx, tx, len(rows))
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error { return insertSignIns(ctx, tx, rows) })
-	return mapErr(err, "append sign-ins")
-}
-
-// appendSynced commits with synchronous=FULL.
-func (db *DB) appendSynced(ctx context.Context, rows []store.SignInRow) error {
-	return mapErr(db.syncedTx(ctx, func(tx *sql.Tx) error { return insertSignIns(ctx, tx, rows) }), "append sign-ins")
+	if db.relaxed { // commit with synchronous=FULL
+		return mapErr(db.syncedTx(ctx, insert), "append sign-ins")
+	}
+	return mapErr(db.inTx(ctx, insert), "append sign-ins")
 }
 
 // syncedTx runs fn in a transaction committed with synchronous=FULL on the
