@@ -159,6 +159,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger,
 		Optimize: s.db.Optimize}
 	go retention.Run(bg, time.Hour)
+	go indexSignInBacklog(bg, s.db, logger)
 	// Directories initialised before ES256 keys existed get one now.
 	if created, err := oidc.EnsureKeys(ctx, s.db, time.Now()); err != nil {
 		return nil, err
@@ -279,4 +280,35 @@ func (s *Server) addOutbox(ctx context.Context, o *signinlog.Outbox) {
 		defer close(done)
 		o.Run(ctx)
 	}()
+}
+
+// indexSignInBacklog brings the sign-in log's address index up to date in
+// steps of 20,000 records with a pause between them, so that a log written
+// before the index existed becomes fast to search by address without the
+// writer ever waiting for more than one step. On an up-to-date log it
+// returns at once; afterwards the log's own commits keep the index current.
+func indexSignInBacklog(ctx context.Context, db *sqlstore.DB, logger *slog.Logger) {
+	const step = 20000
+	total := 0
+	for {
+		n, err := db.IndexSignIns(ctx, step)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Error("indexing the sign-in log's addresses failed; the log's commits will retry", "error", err)
+			}
+			return
+		}
+		if n < step {
+			if total > 0 {
+				logger.Info("indexed the sign-in log's addresses", "records", total)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

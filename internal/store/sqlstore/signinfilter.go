@@ -163,13 +163,19 @@ func (db *DB) PruneSignIns(ctx context.Context, tenantID string, cutoff time.Tim
 	if err != nil {
 		return n, err
 	}
-	// The address index's entries of the deleted records, through its time
-	// index; as many as records went, so both stay in step.
+	// The address index's entries of records no longer in the log: in each
+	// bucket (an IPv4 first octet, or 256 plus the first character of an
+	// IPv6 address: see signinip.go), those before the cutoff whose record
+	// is gone. The index has no tenant, so records of other tenants not yet
+	// pruned keep theirs.
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM signin_ip_index WHERE (ix_tenant, ix_bucket, ix_created, ix_id) IN
-			(SELECT ix_tenant, ix_bucket, ix_created, ix_id FROM signin_ip_index WHERE ix_tenant = ? AND ix_created < ?
-			 ORDER BY ix_created LIMIT ?)`, tenantID, ts(cutoff), max(limit, 1))
-		return err
+		for bucket := -1; bucket < 512; bucket++ {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM signin_ip_index WHERE ix_bucket = ? AND ix_created < ?
+				AND NOT EXISTS (SELECT 1 FROM signins WHERE signins.rowid = ix_rowid)`, bucket, ts(cutoff)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return n, mapErr(err, "prune the sign-in address index")
 }

@@ -21,8 +21,8 @@ import (
 // address read the index for rows up to the watermark and the few rows
 // above it directly, in one read transaction.
 const (
-	ipIndexEvery   = 4096
-	ipIndexMaxStep = 16384
+	ipIndexEvery   = 16384
+	ipIndexMaxStep = 32768
 )
 
 // ipBucketSQL is the bucket of signins.ip_address; ipBucket mirrors it.
@@ -91,8 +91,8 @@ func indexSignInIPs(ctx context.Context, tx *sql.Tx, limit int) (int, error) {
 	if upto <= from {
 		return 0, nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO signin_ip_index(ix_tenant, ix_bucket, ix_created, ix_id, ix_ip, ix_rowid)
-		SELECT tenant_id, `+ipBucketSQL+`, created_at, id, ip_address, rowid FROM signins
+	res, err := tx.ExecContext(ctx, `INSERT INTO signin_ip_index(ix_bucket, ix_created, ix_rowid, ix_ip)
+		SELECT `+ipBucketSQL+`, created_at, rowid, ip_address FROM signins
 		WHERE rowid > ? AND rowid <= ? ORDER BY rowid`, from, upto)
 	if err != nil {
 		return 0, err
@@ -151,17 +151,20 @@ func (db *DB) findSignInsByIP(ctx context.Context, f store.SignInFilter, bucket 
 		return nil, err
 	}
 	indexed := `SELECT ` + signInColumns + ` FROM signin_ip_index x CROSS JOIN signins s ON s.rowid = x.ix_rowid
-		WHERE x.ix_tenant = ? AND x.ix_bucket = ? AND ` + ipCond + ` AND ` + where
-	args := append(append([]any{f.TenantID, bucket}, ipArgs...), whereArgs...)
+		WHERE x.ix_bucket = ? AND ` + ipCond + ` AND s.tenant_id = ? AND ` + where
+	args := append(append(append([]any{bucket}, ipArgs...), f.TenantID), whereArgs...)
 	tail := `SELECT ` + signInColumns + ` FROM signins NOT INDEXED WHERE rowid > ? AND tenant_id = ? AND ` + where
 	tailArgs := append([]any{upto, f.TenantID}, whereArgs...)
 	if f.After != nil {
-		indexed += ` AND (x.ix_created, x.ix_id) ` + cmp + ` (?, ?)`
+		// The first condition is a range on the index; the second, exact.
+		indexed += ` AND x.ix_created ` + cmp + `= ? AND (created_at, id) ` + cmp + ` (?, ?)`
 		tail += ` AND (created_at, id) ` + cmp + ` (?, ?)`
-		args = append(args, ts(f.After.CreatedAt), f.After.ID)
+		args = append(args, ts(f.After.CreatedAt), ts(f.After.CreatedAt), f.After.ID)
 		tailArgs = append(tailArgs, ts(f.After.CreatedAt), f.After.ID)
 	}
-	indexed += ` ORDER BY x.ix_created ` + dir + `, x.ix_id ` + dir + ` LIMIT ?`
+	// The index gives the time order; SQLite sorts only records sharing a
+	// time by ID, and stops at the limit.
+	indexed += ` ORDER BY x.ix_created ` + dir + `, id ` + dir + ` LIMIT ?`
 	tail += ` ORDER BY created_at ` + dir + `, id ` + dir + ` LIMIT ?`
 	a, err := querySignIns(ctx, tx, indexed, append(args, limit)...)
 	if err != nil {
@@ -187,8 +190,8 @@ func (db *DB) countSignInsByIP(ctx context.Context, tenantID string, where odata
 	}
 	var indexed, tail int64
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM signin_ip_index x CROSS JOIN signins s ON s.rowid = x.ix_rowid
-		WHERE x.ix_tenant = ? AND x.ix_bucket = ? AND `+ipCond+` AND `+cond,
-		append(append([]any{tenantID, bucket}, ipArgs...), whereArgs...)...).Scan(&indexed)
+		WHERE x.ix_bucket = ? AND `+ipCond+` AND s.tenant_id = ? AND `+cond,
+		append(append(append([]any{bucket}, ipArgs...), tenantID), whereArgs...)...).Scan(&indexed)
 	if err == nil {
 		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM signins NOT INDEXED WHERE
 			rowid > (SELECT indexed_upto FROM signin_ip_index_state) AND tenant_id = ? AND `+cond,

@@ -38,6 +38,7 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("RoleAssignments", func(t *testing.T) { RoleAssignments(t, newStore) })
 	t.Run("DirectoryAudits", func(t *testing.T) { DirectoryAudits(t, newStore) })
 	t.Run("SignInSearch", func(t *testing.T) { SignInSearch(t, newStore) })
+	t.Run("SignInAddressSearch", func(t *testing.T) { SignInAddressSearch(t, newStore) })
 	t.Run("Retention", func(t *testing.T) { Retention(t, newStore) })
 }
 

@@ -9,16 +9,12 @@
 -- sign-in log commit; the records not yet indexed (rowid above
 -- indexed_upto) are few and read directly. See signinip.go.
 CREATE TABLE signin_ip_index (
-    ix_tenant  TEXT NOT NULL,
     ix_bucket  INTEGER NOT NULL,
     ix_created INTEGER NOT NULL,
-    ix_id      TEXT NOT NULL,
-    ix_ip      TEXT NOT NULL,
     ix_rowid   INTEGER NOT NULL,
-    PRIMARY KEY (ix_tenant, ix_bucket, ix_created, ix_id)
+    ix_ip      TEXT NOT NULL,
+    PRIMARY KEY (ix_bucket, ix_created, ix_rowid)
 ) WITHOUT ROWID;
--- Appended in time order too, so cheap; retention deletes through it.
-CREATE INDEX signin_ip_index_time ON signin_ip_index(ix_tenant, ix_created);
 CREATE TABLE signin_ip_index_state (
     singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
     indexed_upto INTEGER NOT NULL
