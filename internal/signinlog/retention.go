@@ -27,9 +27,6 @@ type Retention struct {
 	Pause      time.Duration // between batches
 	Now        func() time.Time
 	Logger     *slog.Logger
-	// Optimize, when set, runs after each pruning pass (the store's planner
-	// statistics, which a growing log needs to keep queries on their indexes).
-	Optimize func(ctx context.Context) error
 }
 
 // RunOnce prunes every tenant until nothing is past retention and reports
@@ -89,9 +86,6 @@ func (r *Retention) Run(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		signIns, audits, err := r.RunOnce(ctx)
-		if err == nil && r.Optimize != nil {
-			err = r.Optimize(ctx)
-		}
 		switch {
 		case err != nil && ctx.Err() == nil && r.Logger != nil:
 			r.Logger.Error("log retention failed; retrying later", "error", err)
