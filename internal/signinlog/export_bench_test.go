@@ -72,9 +72,9 @@ func loadExportRecords(ctx context.Context, db *sqlstore.DB, n int) error {
 				UserDisplayName: "Some User", AppID: "8c4c9a7e-56e4-4d3b-9f0e-5f7c2d1b9a10", AppDisplayName: "Portcullis CLI",
 				IPAddress: fmt.Sprintf("10.%d.%d.%d", j>>16&255, j>>8&255, j&255), ClientAppUsed: "Mobile Apps and Desktop clients",
 				CorrelationID: fmt.Sprintf("c%d", j), Status: Status{ErrorCode: 50126, FailureReason: "Invalid username or password or Invalid on-premise username or password."},
-				Location:     Location{City: "Redmond", State: "Washington", CountryOrRegion: "US"},
-				DeviceDetail: DeviceDetail{OperatingSystem: "Windows 10", Browser: "Edge 120.0.0"},
-				UserAgent:    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0",
+				Location:               Location{City: "Redmond", State: "Washington", CountryOrRegion: "US"},
+				DeviceDetail:           DeviceDetail{OperatingSystem: "Windows 10", Browser: "Edge 120.0.0"},
+				UserAgent:              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0",
 				AuthenticationProtocol: "ropc", ProcessingTimeInMilliseconds: 31, ConditionalAccessStatus: "notApplied",
 				RiskLevelDuringSignIn: "none", TenantID: "t",
 				Protection: &Protection{PasswordCorrect: &correct, Decision: "verified", SourceClass: "unfamiliar", Failures: 3, Threshold: 10}}

@@ -96,8 +96,8 @@ func BenchmarkWriterParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			r := record(int(seq.Add(1)))
-			r.CorrelationID = uuid.NewString() // random, as MSAL sends: the realistic worst case
-			n := uint32(seq.Load() * 2654435761)  // addresses scattered as in a spray from a botnet
+			r.CorrelationID = uuid.NewString()   // random, as MSAL sends: the realistic worst case
+			n := uint32(seq.Load() * 2654435761) // addresses scattered as in a spray from a botnet
 			r.IPAddress = fmt.Sprintf("%d.%d.%d.%d", byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 			if err := w.Write(context.Background(), r); err != nil {
 				b.Error(err)

@@ -104,7 +104,6 @@ func SignInAddressSearch(t *testing.T, newStore Factory) {
 	check("after pruning", func(r store.SignInRow) bool { return !r.CreatedAt.Before(cutoff) })
 }
 
-
 // compareRows orders two record IDs by (created, id) as the store pages.
 func compareRows(rows []store.SignInRow, a, b string, asc bool) int {
 	find := func(id string) store.SignInRow {
