@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -81,9 +82,15 @@ func TestWriterReportsCommitFailure(t *testing.T) {
 
 // BenchmarkWriterParallel measures durable sign-in records per second with
 // many concurrent writers (group commit amortises the fsync), each record
-// with its own random correlation ID.
+// with its own random correlation ID and address.
 func BenchmarkWriterParallel(b *testing.B) {
-	db, err := sqlstore.Open(context.Background(), filepath.Join(b.TempDir(), "log.db"))
+	// PORTCULLIS_BENCH_WRITER_DB writes into an existing database (a copy
+	// of a loaded log), to measure ingestion into a large log.
+	path := os.Getenv("PORTCULLIS_BENCH_WRITER_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "log.db")
+	}
+	db, err := sqlstore.Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,6 +103,7 @@ func BenchmarkWriterParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			r := record(int(seq.Add(1)))
+			r.ID = uuid.Must(uuid.NewV7()).String() // as the server's: unique across runs into one database
 			r.CorrelationID = uuid.NewString()   // random, as MSAL sends: the realistic worst case
 			n := uint32(seq.Load() * 2654435761) // addresses scattered as in a spray from a botnet
 			r.IPAddress = fmt.Sprintf("%d.%d.%d.%d", byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
