@@ -36,6 +36,9 @@ type Config struct {
 	UserChanged func(store.User)
 	// AppChanged is the same for app registrations (by client ID).
 	AppChanged func(clientID string)
+	// UserRetentionDays is how far back people see their own sign-ins
+	// (default 30).
+	UserRetentionDays int
 	// KeyOverlap is how long a rotated-out signing key stays published:
 	// the longest token lifetime plus a margin.
 	KeyOverlap time.Duration
@@ -45,20 +48,21 @@ type Config struct {
 
 // API serves the admin routes.
 type API struct {
-	store      store.Store
-	keys       *oidc.KeySet
-	publicURL  string
-	guard      *guard.Guard
-	dir        *directory.Service
-	feeds      *ipintel.Feeds
-	changed    func(store.User)
-	appChanged func(clientID string)
-	keyOverlap time.Duration
-	logger     *slog.Logger
-	now        func() time.Time
-	handlers   map[string]handler
-	refused    seenSet       // token IDs whose refusal is already audited
-	importing  chan struct{} // one user import at a time
+	store             store.Store
+	keys              *oidc.KeySet
+	publicURL         string
+	guard             *guard.Guard
+	dir               *directory.Service
+	feeds             *ipintel.Feeds
+	changed           func(store.User)
+	appChanged        func(clientID string)
+	keyOverlap        time.Duration
+	userRetentionDays int
+	logger            *slog.Logger
+	now               func() time.Time
+	handlers          map[string]handler
+	refused           seenSet       // token IDs whose refusal is already audited
+	importing         chan struct{} // one user import at a time
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -66,7 +70,7 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 
 // New builds the API.
 func New(c Config) *API {
-	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, keyOverlap: c.KeyOverlap, logger: c.Logger, now: c.Now}
+	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, keyOverlap: c.KeyOverlap, userRetentionDays: c.UserRetentionDays, logger: c.Logger, now: c.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -74,6 +78,9 @@ func New(c Config) *API {
 	a.importing = make(chan struct{}, 1)
 	if a.changed == nil {
 		a.changed = func(store.User) {}
+	}
+	if a.userRetentionDays <= 0 {
+		a.userRetentionDays = 30
 	}
 	if a.keyOverlap <= 0 {
 		a.keyOverlap = 24 * time.Hour
@@ -83,6 +90,7 @@ func New(c Config) *API {
 	}
 	a.handlers = map[string]handler{
 		"GET /v1.0/me":                               a.getMe,
+		"GET /v1.0/portcullis/me/signIns":            a.listMySignIns,
 		"GET /v1.0/users":                            a.listUsers,
 		"POST /v1.0/users":                           a.createUser,
 		"GET /v1.0/users/{id}":                       a.getUser,

@@ -192,7 +192,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
 	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
 		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
-		KeyOverlap: KeyOverlap(cfg), Logger: logger}).Register(mux)
+		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
 	mux.Handle("/", provider)
 	return httpx.SecurityHeaders(httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
 }

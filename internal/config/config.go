@@ -83,6 +83,10 @@ type SignInLog struct {
 	RetentionDays int `koanf:"retention_days" yaml:"retention_days"`
 	// AuditRetentionDays is how long directory audit records are kept.
 	AuditRetentionDays int `koanf:"audit_retention_days" yaml:"audit_retention_days"`
+	// UserRetentionDays is how far back people see their own sign-ins
+	// (GET /v1.0/portcullis/me/signIns); at most RetentionDays, and 0
+	// means RetentionDays.
+	UserRetentionDays int `koanf:"user_retention_days" yaml:"user_retention_days"`
 	// StreamFile, when set, receives every committed record as a JSON line,
 	// rotated at StreamFileMaxMiB keeping StreamFileKeep old files.
 	StreamFile       string `koanf:"stream_file" yaml:"stream_file"`
@@ -91,6 +95,14 @@ type SignInLog struct {
 	// WebhookURL, when set, receives committed records in batches (a JSON
 	// array per POST), retried with backoff; never delays sign-ins.
 	WebhookURL string `koanf:"webhook_url" yaml:"webhook_url"`
+}
+
+// UserDays is how many days back people see their own sign-ins.
+func (s SignInLog) UserDays() int {
+	if s.UserRetentionDays == 0 {
+		return s.RetentionDays
+	}
+	return s.UserRetentionDays
 }
 
 // Log configures the process logger.

@@ -294,6 +294,8 @@ func TestValidateSingleRules(t *testing.T) {
 		{"refresh below access", func(c *Config) { c.Tokens.RefreshTokenLifetime = 30 * time.Minute }, "tokens.refresh_token_lifetime"},
 		{"batch too large", func(c *Config) { c.SignInLog.BatchSize, c.SignInLog.QueueSize = 10001, 20000 }, "signin_log.batch_size"},
 		{"zero batch", func(c *Config) { c.SignInLog.BatchSize = 0 }, "signin_log.batch_size"},
+		{"users see past retention", func(c *Config) { c.SignInLog.RetentionDays, c.SignInLog.UserRetentionDays = 7, 30 },
+			"signin_log.user_retention_days"},
 		{"debug level", func(c *Config) { c.Log.Level, c.Log.Format = "debug", "json" }, ""},
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 	}
@@ -411,8 +413,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 50 {
-		t.Errorf("len(Keys()) = %d, want 50 leaf settings", got)
+	if got := len(Keys()); got != 51 {
+		t.Errorf("len(Keys()) = %d, want 51 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

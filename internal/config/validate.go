@@ -202,6 +202,10 @@ func (s SignInLog) validate(ps *problems) {
 	if s.AuditRetentionDays < 1 || s.AuditRetentionDays > 3650 {
 		ps.add("signin_log.audit_retention_days", "must be from 1 to 3650, got %d", s.AuditRetentionDays)
 	}
+	if s.UserRetentionDays < 0 || s.UserRetentionDays > s.RetentionDays {
+		ps.add("signin_log.user_retention_days", "must be from 0 (= retention_days) to retention_days (%d): records "+
+			"older than that are already deleted, got %d", s.RetentionDays, s.UserRetentionDays)
+	}
 	if s.StreamFileMaxMiB < 1 || s.StreamFileMaxMiB > 100000 {
 		ps.add("signin_log.stream_file_max_mib", "must be from 1 to 100000, got %d", s.StreamFileMaxMiB)
 	}

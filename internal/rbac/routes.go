@@ -18,6 +18,7 @@ type Route struct {
 // Routes is every admin route.
 var Routes = []Route{
 	{"GET", "/v1.0/me", "", false, "The caller's own user (any signed-in administrator or user)."},
+	{"GET", "/v1.0/portcullis/me/signIns", "", false, "The caller's own recent sign-ins, without the admin-only detail (any signed-in user)."},
 	{"GET", "/v1.0/users", UsersRead, false, "List users ($filter, $top, paging)."},
 	{"POST", "/v1.0/users", UsersWrite, false, "Create a user (the password policy applies)."},
 	{"POST", "/v1.0/portcullis/users/import", UsersWrite, false, "Create users from CSV (text/csv), all or none."},
