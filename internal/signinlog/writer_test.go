@@ -104,8 +104,8 @@ func BenchmarkWriterParallel(b *testing.B) {
 		for pb.Next() {
 			r := record(int(seq.Add(1)))
 			r.ID = uuid.Must(uuid.NewV7()).String() // as the server's: unique across runs into one database
-			r.CorrelationID = uuid.NewString()   // random, as MSAL sends: the realistic worst case
-			n := uint32(seq.Load() * 2654435761) // addresses scattered as in a spray from a botnet
+			r.CorrelationID = uuid.NewString()      // random, as MSAL sends: the realistic worst case
+			n := uint32(seq.Load() * 2654435761)    // addresses scattered as in a spray from a botnet
 			r.IPAddress = fmt.Sprintf("%d.%d.%d.%d", byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 			if err := w.Write(context.Background(), r); err != nil {
 				b.Error(err)
