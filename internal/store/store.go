@@ -115,6 +115,7 @@ type RefreshToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while valid
+	UsedAt    time.Time // zero until redeemed (rotated into a new token)
 }
 
 // SignInRow is one sign-in log record: indexed columns plus the full record as
@@ -206,6 +207,10 @@ type RefreshTokens interface {
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error)
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+	// RotateRefreshToken marks the token oldID used and stores next, in one
+	// transaction; ErrConflict when oldID was already used or revoked (a
+	// concurrent redemption of the same token), and then nothing changes.
+	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, at time.Time) error
 }
 
 // SignInLogs stores the sign-in log. AppendSignIns is one durable transaction.
@@ -223,6 +228,8 @@ type Secrets interface {
 
 // Store is everything a backend provides.
 type Store interface {
+	AuthCodes
+	Sessions
 	Tenants
 	Users
 	Apps

@@ -135,6 +135,9 @@ func (db *DB) DeleteApp(ctx context.Context, tenantID, clientID string) error {
 			tenantID, clientID); err != nil {
 			return err
 		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM auth_codes WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID)
 		return err
 	})
@@ -201,11 +204,11 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t store.RefreshToken) erro
 // RefreshTokenByHash implements store.RefreshTokens.
 func (db *DB) RefreshTokenByHash(ctx context.Context, hash string) (store.RefreshToken, error) {
 	var t store.RefreshToken
-	var created, expires, revoked int64
+	var created, expires, revoked, used int64
 	err := db.read.QueryRowContext(ctx, `SELECT id, hash, family_id, tenant_id, user_id, client_id, scopes,
-		created_at, expires_at, revoked_at FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&t.ID, &t.Hash, &t.FamilyID, &t.TenantID, &t.UserID, &t.ClientID, &t.Scopes, &created, &expires, &revoked)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromTS(created), fromTS(expires), fromTS(revoked)
+		created_at, expires_at, revoked_at, used_at FROM refresh_tokens WHERE hash = ?`, hash).
+		Scan(&t.ID, &t.Hash, &t.FamilyID, &t.TenantID, &t.UserID, &t.ClientID, &t.Scopes, &created, &expires, &revoked, &used)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(created), fromTS(expires), fromTS(revoked), fromTS(used)
 	return t, mapErr(err, "refresh token")
 }
 

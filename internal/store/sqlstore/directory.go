@@ -309,6 +309,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 			`DELETE FROM role_assignments WHERE tenant_id = ? AND principal_id = ?`,
 			`DELETE FROM user_networks WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM refresh_tokens WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM auth_codes WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM sso_sessions WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM device_cookies WHERE tenant_id = ? AND user_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, tenantID, id); err != nil {
 				return err

@@ -28,6 +28,7 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("RefreshTokens", func(t *testing.T) { RefreshTokens(t, newStore) })
 	t.Run("SignInLogs", func(t *testing.T) { SignInLogs(t, newStore) })
 	t.Run("Secrets", func(t *testing.T) { Secrets(t, newStore) })
+	t.Run("Browser", func(t *testing.T) { Browser(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { Concurrency(t, newStore) })
 	t.Run("Budgets", func(t *testing.T) { Budgets(t, newStore) })
 	t.Run("Lockouts", func(t *testing.T) { Lockouts(t, newStore) })
