@@ -13,6 +13,46 @@ const msgAppProblem = "Sorry, but we're having trouble signing you in. The appli
 // on 7000215 and 7000218 bodies); everything a client can fix is 400.
 var protocolEntries = []Entry{
 	{
+		Code: RedirectURIMismatch, Name: "InvalidReplyTo", OAuthError: errInvalidRequest, HTTPStatus: http.StatusBadRequest,
+		// Verbs: the redirect_uri sent, then the client_id.
+		Description:   "The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.",
+		FailureReason: "The reply URL specified in the request does not match the reply URLs configured for the application.",
+		UserMessage:   msgAppProblem,
+	},
+	{
+		Code: AuthCodeAlreadyRedeemed, Name: "AuthCodeAlreadyRedeemed", OAuthError: errInvalidGrant, HTTPStatus: http.StatusBadRequest,
+		Description:   "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+		FailureReason: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+		UserMessage:   "Your session has expired. Please sign in again.",
+	},
+	{
+		Code: CodeVerifierMismatch, Name: "InvalidCodeVerifier", OAuthError: errInvalidGrant, HTTPStatus: http.StatusBadRequest,
+		Description:   "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+		FailureReason: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+		UserMessage:   msgAppProblem,
+	},
+	{
+		Code: PKCERequired, Name: "PKCERequired", OAuthError: errInvalidRequest, HTTPStatus: http.StatusBadRequest,
+		// Entra's text for a single-page app; Portcullis requires PKCE of
+		// every public client.
+		Description:   "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+		FailureReason: "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+		UserMessage:   msgAppProblem,
+	},
+	{
+		Code: UserInteractionRequired, Name: "UserInteractionRequired", OAuthError: "login_required", HTTPStatus: http.StatusBadRequest,
+		Description:   "A silent sign-in request was sent but no user is signed in.",
+		FailureReason: "User needs to sign in; silent sign-in (prompt=none) was requested without a signed-in user.",
+		UserMessage:   "Please sign in.",
+	},
+	{
+		Code: UnsupportedResponseType, Name: "UnsupportedResponseType", OAuthError: "unsupported_response_type", HTTPStatus: http.StatusBadRequest,
+		// The verb is the response_type sent.
+		Description:   "The provided value for the input parameter 'response_type' is not allowed for this client: '%s'. Expected value is 'code'.",
+		FailureReason: "The response type requested is not allowed for this application.",
+		UserMessage:   msgAppProblem,
+	},
+	{
 		Code:       UnauthorizedClient,
 		Name:       "UnauthorizedClient_DoesNotMatchRequest",
 		OAuthError: errUnauthorizedClient,

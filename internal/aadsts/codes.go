@@ -109,6 +109,23 @@ const (
 	InternalError Code = 50000
 )
 
+// Browser sign-in (authorization code flow) codes.
+const (
+	// RedirectURIMismatch: redirect_uri is not one the app registered.
+	RedirectURIMismatch Code = 50011
+	// AuthCodeAlreadyRedeemed: an authorization code was presented twice.
+	AuthCodeAlreadyRedeemed Code = 54005
+	// CodeVerifierMismatch: code_verifier does not match code_challenge.
+	CodeVerifierMismatch Code = 501481
+	// PKCERequired: a public client asked for a code without code_challenge.
+	PKCERequired Code = 9002325
+	// UserInteractionRequired is Entra's 50058 for prompt=none without a
+	// signed-in user (OAuth error login_required).
+	UserInteractionRequired Code = 50058
+	// UnsupportedResponseType: response_type other than code.
+	UnsupportedResponseType Code = 70005
+)
+
 // FailureReasonMaliciousIP is the sign-in log failureReason Entra records
 // with code 50053 when the block came from IP reputation rather than smart
 // lockout. It is not an Entry of its own because the code is the same.
