@@ -63,6 +63,10 @@ const (
 	errTemporarilyUnavailable = "temporarily_unavailable"
 	errServerError            = "server_error"
 	errInteractionRequired    = "interaction_required"
+	// Authorization endpoint errors (OpenID Connect Core 3.1.2.6, RFC 6749
+	// 4.1.2.1); they reach the client in the redirect, not a token body.
+	errLoginRequired           = "login_required"
+	errUnsupportedResponseType = "unsupported_response_type"
 )
 
 // byCode indexes the catalogue. It is built once at init so a duplicate code

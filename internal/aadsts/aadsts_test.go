@@ -108,16 +108,18 @@ func TestEveryEntryIsComplete(t *testing.T) {
 func TestStatusMatchesOAuthError(t *testing.T) {
 	// Clients key retry and re-auth logic on these pairs, so pin them.
 	want := map[string]int{
-		errInvalidClient:          http.StatusUnauthorized,
-		errServerError:            http.StatusInternalServerError,
-		errInvalidGrant:           http.StatusBadRequest,
-		errInvalidRequest:         http.StatusBadRequest,
-		errInvalidScope:           http.StatusBadRequest,
-		errUnsupportedGrantType:   http.StatusBadRequest,
-		errUnauthorizedClient:     http.StatusBadRequest,
-		errInteractionRequired:    http.StatusBadRequest,
-		errInvalidResource:        http.StatusBadRequest,
-		errTemporarilyUnavailable: 0, // 429 or 503, checked below
+		errInvalidClient:           http.StatusUnauthorized,
+		errServerError:             http.StatusInternalServerError,
+		errInvalidGrant:            http.StatusBadRequest,
+		errInvalidRequest:          http.StatusBadRequest,
+		errInvalidScope:            http.StatusBadRequest,
+		errUnsupportedGrantType:    http.StatusBadRequest,
+		errUnauthorizedClient:      http.StatusBadRequest,
+		errInteractionRequired:     http.StatusBadRequest,
+		errLoginRequired:           http.StatusBadRequest,
+		errUnsupportedResponseType: http.StatusBadRequest,
+		errInvalidResource:         http.StatusBadRequest,
+		errTemporarilyUnavailable:  0, // 429 or 503, checked below
 	}
 	for _, e := range All() {
 		w, known := want[e.OAuthError]

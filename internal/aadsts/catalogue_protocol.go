@@ -40,13 +40,13 @@ var protocolEntries = []Entry{
 		UserMessage:   msgAppProblem,
 	},
 	{
-		Code: UserInteractionRequired, Name: "UserInteractionRequired", OAuthError: "login_required", HTTPStatus: http.StatusBadRequest,
+		Code: UserInteractionRequired, Name: "UserInteractionRequired", OAuthError: errLoginRequired, HTTPStatus: http.StatusBadRequest,
 		Description:   "A silent sign-in request was sent but no user is signed in.",
 		FailureReason: "User needs to sign in; silent sign-in (prompt=none) was requested without a signed-in user.",
 		UserMessage:   "Please sign in.",
 	},
 	{
-		Code: UnsupportedResponseType, Name: "UnsupportedResponseType", OAuthError: "unsupported_response_type", HTTPStatus: http.StatusBadRequest,
+		Code: UnsupportedResponseType, Name: "UnsupportedResponseType", OAuthError: errUnsupportedResponseType, HTTPStatus: http.StatusBadRequest,
 		// The verb is the response_type sent.
 		Description:   "The provided value for the input parameter 'response_type' is not allowed for this client: '%s'. Expected value is 'code'.",
 		FailureReason: "The response type requested is not allowed for this application.",
