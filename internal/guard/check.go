@@ -121,8 +121,18 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	if a.User != nil {
 		notBefore = a.User.LastPasswordChangeDateTime
 	}
-	if err := g.admit(ctx, src, p, mac, notBefore, &out); err != nil || out.Refused() {
+	if err := g.admit(ctx, src, p, mac, notBefore, &out); err != nil {
 		return out, err
+	}
+	if out.Refused() && src.key.Class == ClassDeviceCookie {
+		// A device cookie that used up its own budget is no longer evidence
+		// of the user's device (OWASP): the attempt is judged as if it came
+		// without one, by network or as unfamiliar.
+		a.Device = nil
+		return g.checkPassword(ctx, a)
+	}
+	if out.Refused() {
+		return out, nil
 	}
 	encoded := g.dummy
 	if out.Decision == DecisionVerified && a.User != nil && a.User.PasswordHash != "" {

@@ -344,3 +344,34 @@ func TestNetworkListReadDuringSuccessIsNotCached(t *testing.T) {
 		t.Fatalf("network recorded during a list read is not familiar: class %s", out.Class)
 	}
 }
+
+// TestExhaustedDeviceCookieIsIgnored: wrong passwords through one device
+// cookie use up that cookie's budget (device_cookie_threshold, 2 here);
+// after that the cookie counts for nothing and the attempt draws on the
+// budget of its network, not on a locked cookie budget of its own.
+func TestExhaustedDeviceCookieIsIgnored(t *testing.T) {
+	f := newFixture(t)
+	u := f.user(t, "right")
+	dev := &DeviceCookie{ID: "stolen", UserID: u.ID}
+	try := func(pw string) Outcome {
+		t.Helper()
+		out, err := f.g.CheckPassword(context.Background(), Attempt{TenantID: tenantID, User: &u, LoginKey: u.LoginKey,
+			Password: pw, ClientIP: netip.MustParseAddr("192.0.2.10"), Device: dev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for i := range 2 {
+		if out := try(fmt.Sprint("guess", i)); out.Class != ClassDeviceCookie || out.Correct {
+			t.Fatalf("guess %d through the cookie: %+v", i, out)
+		}
+	}
+	out := try("guess-3")
+	if out.Class != ClassUnfamiliar || out.Decision != DecisionVerified {
+		t.Fatalf("after the cookie's budget is used up: %+v, want an unfamiliar attempt, verified", out)
+	}
+	if out := try("right"); !out.Correct || out.Class != ClassUnfamiliar {
+		t.Fatalf("the right password with an exhausted cookie: %+v", out)
+	}
+}

@@ -1,0 +1,96 @@
+// Package webui renders the hosted sign-in pages: server-side html/template
+// with embedded templates and one stylesheet, no JavaScript, so the pages
+// work in any browser and under a Content-Security-Policy that forbids
+// inline scripts and styles. It knows nothing of the protocol: handlers in
+// package oidc decide what to show and pass the data.
+package webui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed assets/*
+var assetFiles embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"year": func() int { return time.Now().Year() },
+}).ParseFS(templateFiles, "templates/*.html"))
+
+// Branding is what a company puts on its sign-in pages.
+type Branding struct {
+	Name    string // shown as the heading when there is no logo, and in titles
+	LogoURL string // "" = no logo
+}
+
+// SignIn is the username and password page.
+type SignIn struct {
+	Branding
+	Action       string // where the form posts
+	AppName      string // "to continue to ..."
+	Username     string
+	StaySignedIn bool
+	Error        string // shown above the form, announced to screen readers
+	Flow, CSRF   string
+}
+
+// ChangePassword is the forced password change page.
+type ChangePassword struct {
+	Branding
+	Action     string
+	Username   string
+	Reason     string // why the password must change
+	Error      string
+	Flow, CSRF string
+}
+
+// Error is the error page: a plain message for the person and the details
+// the helpdesk needs.
+type Error struct {
+	Branding
+	Title         string
+	Message       string
+	Code          string // AADSTS50053
+	CodeURL       string // the catalogue page for the code
+	RequestID     string
+	CorrelationID string
+	Timestamp     string
+}
+
+// SignedOut is shown after sign-out when the app named no return address.
+type SignedOut struct {
+	Branding
+}
+
+// Render writes the page named name ("signin", "changepassword", "error",
+// "signedout") with status. Pages are never cached: they carry one-time
+// form tokens.
+func Render(w http.ResponseWriter, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name+".html", data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Assets serves the stylesheet under the prefix it is mounted at
+// (/assets/), cacheable for a day.
+func Assets() http.Handler {
+	fs := http.FileServerFS(assetFiles)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		fs.ServeHTTP(w, r)
+	})
+}
