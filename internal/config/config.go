@@ -24,6 +24,7 @@ type Config struct {
 	Passwords      Passwords  `koanf:"passwords" yaml:"passwords"`
 	Tokens         Tokens     `koanf:"tokens" yaml:"tokens"`
 	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
+	SignIn         SignIn     `koanf:"signin" yaml:"signin"`
 	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
 	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
 	Locations      []Location `koanf:"locations" yaml:"locations"`
@@ -105,6 +106,28 @@ func (s SignInLog) UserDays() int {
 	return s.UserRetentionDays
 }
 
+// SignIn configures browser sign-in: the hosted pages, SSO sessions and
+// device cookies.
+type SignIn struct {
+	// RevealLockout shows Entra's "Your account is temporarily locked"
+	// message on the sign-in page when an account or address is locked;
+	// off, a lock reads like a wrong password (nothing told to a guesser).
+	RevealLockout bool `koanf:"reveal_lockout" yaml:"reveal_lockout"`
+	// SessionLifetime bounds a browser session without "stay signed in"
+	// (its cookie also ends when the browser closes).
+	SessionLifetime time.Duration `koanf:"session_lifetime" yaml:"session_lifetime"`
+	// PersistentSessionLifetime is a "stay signed in" session's lifetime.
+	PersistentSessionLifetime time.Duration `koanf:"persistent_session_lifetime" yaml:"persistent_session_lifetime"`
+	// DeviceCookieLifetime is how long a device cookie marks a browser as
+	// the user's own device for smart lockout.
+	DeviceCookieLifetime time.Duration `koanf:"device_cookie_lifetime" yaml:"device_cookie_lifetime"`
+	// BrandingName is the name on the pages; "" = the tenant's name.
+	BrandingName string `koanf:"branding_name" yaml:"branding_name"`
+	// LogoFile is an image (PNG, JPEG, SVG, at most 512 KiB) shown on the
+	// pages instead of the name; "" = none.
+	LogoFile string `koanf:"logo_file" yaml:"logo_file"`
+}
+
 // Log configures the process logger.
 type Log struct {
 	Level  string `koanf:"level" yaml:"level"`   // debug, info, warn or error
@@ -134,6 +157,8 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
 			StreamFileMaxMiB: 100, StreamFileKeep: 5},
+		SignIn: SignIn{SessionLifetime: 24 * time.Hour, PersistentSessionLifetime: 90 * 24 * time.Hour,
+			DeviceCookieLifetime: 365 * 24 * time.Hour},
 		Lockout:   DefaultLockout(),
 		Detection: DefaultDetection(),
 		Log:       Log{Level: "info", Format: "text"},

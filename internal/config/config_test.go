@@ -296,6 +296,8 @@ func TestValidateSingleRules(t *testing.T) {
 		{"zero batch", func(c *Config) { c.SignInLog.BatchSize = 0 }, "signin_log.batch_size"},
 		{"users see past retention", func(c *Config) { c.SignInLog.RetentionDays, c.SignInLog.UserRetentionDays = 7, 30 },
 			"signin_log.user_retention_days"},
+		{"session of a second", func(c *Config) { c.SignIn.SessionLifetime = time.Second }, "signin.session_lifetime"},
+		{"missing logo", func(c *Config) { c.SignIn.LogoFile = "/nonexistent/logo.png" }, "signin.logo_file"},
 		{"debug level", func(c *Config) { c.Log.Level, c.Log.Format = "debug", "json" }, ""},
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 	}
@@ -413,8 +415,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 51 {
-		t.Errorf("len(Keys()) = %d, want 51 leaf settings", got)
+	if got := len(Keys()); got != 57 {
+		t.Errorf("len(Keys()) = %d, want 57 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

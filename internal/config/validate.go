@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func (c Config) Validate() error {
 	c.Passwords.validate(&ps)
 	c.Tokens.validate(&ps)
 	c.SignInLog.validate(&ps)
+	c.SignIn.validate(&ps)
 	c.Lockout.validate(&ps)
 	c.validateIPProtection(&ps)
 	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
@@ -227,3 +229,29 @@ func (l Log) validate(ps *problems) {
 		ps.add("log.format", "must be one of %s, got %q", strings.Join(logFormats, ", "), l.Format)
 	}
 }
+
+func (s SignIn) validate(ps *problems) {
+	between := func(key string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			ps.add(key, "must be from %s to %s, got %s", lo, hi, d)
+		}
+	}
+	between("signin.session_lifetime", s.SessionLifetime, 5*time.Minute, 30*24*time.Hour)
+	between("signin.persistent_session_lifetime", s.PersistentSessionLifetime, time.Hour, 365*24*time.Hour)
+	between("signin.device_cookie_lifetime", s.DeviceCookieLifetime, 24*time.Hour, 5*365*24*time.Hour)
+	if len(s.BrandingName) > 100 {
+		ps.add("signin.branding_name", "must be at most 100 characters, got %d", len(s.BrandingName))
+	}
+	if s.LogoFile != "" {
+		switch st, err := os.Stat(s.LogoFile); {
+		case err != nil:
+			ps.add("signin.logo_file", "cannot be read: %v", err)
+		case st.Size() > MaxLogoBytes:
+			ps.add("signin.logo_file", "must be at most %d KiB, got %d KiB", MaxLogoBytes>>10, st.Size()>>10)
+		}
+	}
+}
+
+// MaxLogoBytes bounds signin.logo_file: it is held in memory and sent with
+// every sign-in page.
+const MaxLogoBytes = 512 << 10
