@@ -1,14 +1,10 @@
 package adminapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -27,23 +23,11 @@ type principal struct {
 }
 
 // tokenClaims are the claims the API checks.
-type tokenClaims struct {
-	jwt.Claims
-	TenantID string `json:"tid"`
-	ObjectID string `json:"oid"`
-	IDType   string `json:"idtyp"`
-	AZP      string `json:"azp"`
-	TokenID  string `json:"uti"`
-}
+type tokenClaims = oidc.AccessClaims
 
 // authFailure is the message a client sees in the 401 body: Graph's own
 // wording, so it is a sentence.
-type authFailure string
-
-func (f authFailure) Error() string { return string(f) }
-
-// clockSkew tolerates small clock differences between instances.
-const clockSkew = time.Minute
+type authFailure = oidc.TokenFailure
 
 // authenticate verifies the bearer token: signature by a current or
 // previous Portcullis key, issuer of the token's own tenant, Graph audience,
@@ -69,68 +53,35 @@ func (a *API) verify(r *http.Request) (*principal, *tokenClaims, error) {
 	if !ok || raw == "" {
 		return nil, nil, authFailure("Access token is empty.")
 	}
-	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
-	if err != nil || len(tok.Headers) != 1 {
-		return nil, nil, authFailure("Access token is not a valid JWT.")
-	}
-	jwks, err := a.keys.JWKS(r.Context())
+	c, err := oidc.VerifyAccessToken(r.Context(), a.keys, a.publicURL, raw, a.now())
 	if err != nil {
-		return nil, nil, authFailure("Signing keys are unavailable.")
-	}
-	keys := jwks.Key(tok.Headers[0].KeyID)
-	// The header's algorithm must be the key's own, never one the token
-	// picked for it.
-	if len(keys) == 0 || keys[0].Algorithm != tok.Headers[0].Algorithm {
-		return nil, nil, authFailure("Access token signature is invalid.")
-	}
-	var c tokenClaims
-	if err := tok.Claims(keys[0].Public().Key, &c); err != nil {
-		return nil, nil, authFailure("Access token signature is invalid.")
-	}
-	now := a.now()
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.publicURL + "/" + c.TenantID + "/v2.0",
-		AnyAudience: jwt.Audience{oidc.GraphAppID}, Time: now}, clockSkew); err != nil || c.TenantID == "" {
-		return nil, &c, tokenProblem(err)
+		return nil, c, err
 	}
 	p := &principal{tenantID: c.TenantID}
 	if c.IDType == "app" {
 		app, err := a.store.GetApp(r.Context(), c.AZP)
 		if err != nil || app.TenantID != c.TenantID {
-			return nil, &c, authFailure("Access token principal is not valid.")
+			return nil, c, authFailure("Access token principal is not valid.")
 		}
 		p.app, p.id, p.name = true, app.ClientID, app.DisplayName
 	} else {
 		u, err := a.store.GetUser(r.Context(), c.TenantID, c.ObjectID)
 		if err != nil || !u.AccountEnabled {
-			return nil, &c, authFailure("Access token principal is not valid.")
+			return nil, c, authFailure("Access token principal is not valid.")
 		}
 		if c.IssuedAt == nil || c.IssuedAt.Time().Before(u.SignInSessionsValidFrom) {
-			return nil, &c, authFailure("Access token has been revoked.")
+			return nil, c, authFailure("Access token has been revoked.")
 		}
 		p.id, p.upn, p.name, p.user = u.ID, u.UserPrincipalName, u.DisplayName, u
 	}
 	assignments, err := a.store.ListRoleAssignments(r.Context(), p.tenantID, p.id)
 	if err != nil {
-		return nil, &c, authFailure("Roles are unavailable.")
+		return nil, c, authFailure("Roles are unavailable.")
 	}
 	for _, as := range assignments {
 		p.roles = append(p.roles, as.RoleDefinitionID)
 	}
-	return p, &c, nil
-}
-
-func tokenProblem(err error) error {
-	switch {
-	case errors.Is(err, jwt.ErrExpired):
-		return authFailure("Lifetime validation failed, the token is expired.")
-	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
-		return authFailure("Lifetime validation failed, the token is not yet valid.")
-	case errors.Is(err, jwt.ErrInvalidAudience):
-		return authFailure("Invalid audience.")
-	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return authFailure("Invalid issuer.")
-	}
-	return authFailure("Access token validation failure.")
+	return p, c, nil
 }
 
 // RevocationTime is the signInSessionsValidFromDateTime to store when
