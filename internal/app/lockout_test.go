@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -104,7 +105,9 @@ func TestUnknownAndRealAccountsAnswerAlike(t *testing.T) {
 
 // TestEveryCredentialPathGoesThroughTheGuard enumerates the grant types the
 // token endpoint registers. Each grant that checks a user's credential must
-// refuse a locked account with 50053 — proof it went through the guard.
+// refuse a locked account with 50053 — proof it went through the guard; the
+// others redeem something only a checked sign-in issued. The browser
+// sign-in page, the other place a password is typed, must refuse too.
 func TestEveryCredentialPathGoesThroughTheGuard(t *testing.T) {
 	ts := startServer(t, func(c *config.Config) { c.Lockout.Threshold = 2 })
 	for i := range 2 {
@@ -113,17 +116,31 @@ func TestEveryCredentialPathGoesThroughTheGuard(t *testing.T) {
 	credentialForms := map[string]url.Values{
 		"password": passwordForm("alice@contoso.test", alicePassword),
 	}
+	noUserCredential := map[string]string{
+		"client_credentials": "authenticates an app with its secret, not a user",
+		"authorization_code": "redeems a code issued only by a browser sign-in (checked below)",
+		"refresh_token":      "redeems a token issued only by a checked sign-in",
+	}
 	for _, grant := range ts.srv.GrantTypes() {
-		form, checksUserCredential := credentialForms[grant]
-		if grant == "client_credentials" {
-			continue // authenticates an app with its secret, not a user
+		if _, ok := noUserCredential[grant]; ok {
+			continue
 		}
+		form, checksUserCredential := credentialForms[grant]
 		if !checksUserCredential {
 			t.Fatalf("grant %q is registered but this test does not know how it checks credentials: add it", grant)
 		}
 		if r := ts.token(form); r.errorCode() != 50053 {
 			t.Fatalf("grant %q let a locked account through: %s", grant, r.raw)
 		}
+	}
+	f := newCodeFlow(t, ts, false, "https://expenses.contoso.test/cb")
+	_, p := f.signIn(newBrowser(t, ""), "alice@contoso.test", alicePassword)
+	if p.status != http.StatusOK || p.location != nil || !strings.Contains(p.body, "Your account or password is incorrect") {
+		t.Fatalf("browser sign-in of a locked account: %d %v %.300s", p.status, p.location, p.body)
+	}
+	rows, err := ts.srv.Store().FindSignIns(context.Background(), store.SignInFilter{TenantID: ts.tenant.ID, Limit: 1})
+	if err != nil || len(rows) != 1 || rows[0].ErrorCode != 50053 {
+		t.Fatalf("the browser refusal's record: %+v, %v", rows, err)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+	"github.com/portcullis-idp/portcullis/internal/webui"
 )
 
 // NewLogger builds the structured logger from config.
@@ -171,6 +172,9 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		Keys: keys, SignInLog: s.writer, Logger: logger, Metrics: reg,
 		Lifetimes: oidc.Lifetimes{Access: cfg.Tokens.AccessTokenLifetime, ID: cfg.Tokens.IDTokenLifetime,
 			Refresh: cfg.Tokens.RefreshTokenLifetime},
+		Browser: oidc.BrowserConfig{RevealLockout: cfg.SignIn.RevealLockout, SessionLifetime: cfg.SignIn.SessionLifetime,
+			PersistentLifetime: cfg.SignIn.PersistentSessionLifetime, DeviceCookieLifetime: cfg.SignIn.DeviceCookieLifetime,
+			BrandingName: cfg.SignIn.BrandingName, LogoURL: logoURL(cfg)},
 	})
 	if err != nil {
 		return nil, err
@@ -190,6 +194,14 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
+	mux.Handle("GET /assets/", webui.Assets())
+	if cfg.SignIn.LogoFile != "" {
+		logo, err := webui.Logo(cfg.SignIn.LogoFile, config.MaxLogoBytes)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("GET /branding/logo", logo)
+	}
 	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
 		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
 		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
@@ -310,4 +322,12 @@ func indexSignInBacklog(ctx context.Context, db *sqlstore.DB, logger *slog.Logge
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// logoURL is where the hosted pages find the configured logo.
+func logoURL(cfg config.Config) string {
+	if cfg.SignIn.LogoFile == "" {
+		return ""
+	}
+	return "/branding/logo"
 }

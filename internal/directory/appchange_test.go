@@ -33,8 +33,9 @@ func TestAppChanges(t *testing.T) {
 		t.Fatalf("plain-http redirect URI for a web app: %v", err)
 	}
 	ropc = false
+	// Refresh tokens stay: the app's redirect URIs are for browser sign-in.
 	if _, after, err = svc.UpdateApp(ctx, tn.ID, web.ClientID, directory.AppChange{AllowPasswordGrant: &ropc}); err != nil ||
-		after.Allows(store.GrantPassword) || after.Allows(store.GrantRefreshToken) {
+		after.Allows(store.GrantPassword) || !after.Allows(store.GrantRefreshToken) {
 		t.Fatalf("password grant off: %+v, %v", after, err)
 	}
 

@@ -77,7 +77,7 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 	if user.ForceChangePasswordNextSignIn {
 		return nil, errCode(aadsts.PasswordExpired)
 	}
-	resp, err := p.issueUserTokens(ctx, req.app, *user, scopes, req.form["client_info"] == "1")
+	resp, err := p.issueUserTokens(ctx, req.app, *user, scopes, issueOptions{clientInfo: req.form["client_info"] == "1"})
 	if err != nil {
 		return nil, &tokenError{Code: aadsts.InternalError, Cause: err}
 	}

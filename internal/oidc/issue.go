@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	ClientInfo   string `json:"client_info,omitempty"`
+	familyID     string // the refresh token's family, for the code it was issued for
 }
 
 func randomBytes32() ([]byte, error) {
@@ -74,9 +76,20 @@ func (p *Provider) baseClaims(tenantID, aud string, lifetime time.Duration) map[
 	}
 }
 
+// issueOptions are the parts of a user token response that depend on how
+// the user signed in.
+type issueOptions struct {
+	clientInfo bool
+	nonce      string    // echoed in the ID token (authorization code flow)
+	authTime   time.Time // when the user authenticated; zero = now
+	// rotate, when set, is the refresh token being redeemed: the new one
+	// replaces it in its family instead of starting a family.
+	rotate *store.RefreshToken
+}
+
 // issueUserTokens issues the access token (and ID and refresh tokens when
 // asked for) after a successful user sign-in.
-func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.User, scopes scopeSet, wantClientInfo bool) (*tokenResponse, error) {
+func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.User, scopes scopeSet, opt issueOptions) (*tokenResponse, error) {
 	at := p.baseClaims(u.TenantID, scopes.resource, p.lifetimes.Access)
 	at["oid"], at["sub"] = u.ID, p.pairwiseSubject(u.TenantID, u.ID, scopes.resource)
 	at["azp"], at["azpacr"] = app.ClientID, map[bool]string{true: "0", false: "1"}[app.Public]
@@ -100,27 +113,37 @@ func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.
 		if scopes.has("email") && u.Mail != "" {
 			id["email"] = u.Mail
 		}
+		if opt.nonce != "" {
+			id["nonce"] = opt.nonce
+		}
+		if !opt.authTime.IsZero() {
+			id["auth_time"] = opt.authTime.Unix()
+		}
 		if resp.IDToken, err = p.sign(ctx, id); err != nil {
 			return nil, err
 		}
 	}
-	if scopes.has("offline_access") {
-		if resp.RefreshToken, err = p.newRefreshToken(ctx, app, u, resp.Scope); err != nil {
+	if scopes.has("offline_access") && app.Allows(store.GrantRefreshToken) {
+		if resp.RefreshToken, resp.familyID, err = p.newRefreshToken(ctx, app, u, resp.Scope, opt.rotate); err != nil {
 			return nil, err
 		}
 	}
-	if wantClientInfo {
+	if opt.clientInfo {
 		resp.ClientInfo = clientInfo(u.ID, u.TenantID)
 	}
 	return resp, nil
 }
 
+// errRefreshReplayed: the refresh token being rotated was redeemed by a
+// concurrent request.
+var errRefreshReplayed = errors.New("refresh token already redeemed")
+
 // newRefreshToken stores the hash of a fresh opaque refresh token and
-// returns the token itself, which exists nowhere else.
-func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.User, scope string) (string, error) {
+// returns the token itself, which exists nowhere else, with its family.
+func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.User, scope string, rotate *store.RefreshToken) (string, string, error) {
 	raw, err := randomBytes32()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(token))
@@ -128,10 +151,19 @@ func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.
 	rt := store.RefreshToken{ID: uuid.NewString(), Hash: hex.EncodeToString(sum[:]), FamilyID: uuid.NewString(),
 		TenantID: u.TenantID, UserID: u.ID, ClientID: app.ClientID, Scopes: scope, CreatedAt: now,
 		ExpiresAt: now.Add(p.lifetimes.Refresh)}
-	if err := p.store.CreateRefreshToken(ctx, rt); err != nil {
-		return "", fmt.Errorf("store refresh token: %w", err)
+	if rotate == nil {
+		if err := p.store.CreateRefreshToken(ctx, rt); err != nil {
+			return "", "", fmt.Errorf("store refresh token: %w", err)
+		}
+		return token, rt.FamilyID, nil
 	}
-	return token, nil
+	rt.FamilyID = rotate.FamilyID
+	if err := p.store.RotateRefreshToken(ctx, rotate.ID, rt, now); errors.Is(err, store.ErrConflict) {
+		return "", "", errRefreshReplayed
+	} else if err != nil {
+		return "", "", fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return token, rt.FamilyID, nil
 }
 
 // issueAppToken issues an app-only access token (client credentials).

@@ -23,7 +23,6 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/guard"
-	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -36,6 +35,8 @@ type Store interface {
 	store.RefreshTokens
 	store.Secrets
 	store.RoleAssignments
+	store.AuthCodes
+	store.Sessions
 }
 
 // SignInLog receives one record per attempt, durably.
@@ -58,6 +59,7 @@ type Config struct {
 	Guard     *guard.Guard
 	SignInLog SignInLog
 	Logger    *slog.Logger
+	Browser   BrowserConfig
 	Metrics   prometheus.Registerer // may be nil
 	Now       func() time.Time      // nil = time.Now
 }
@@ -76,6 +78,8 @@ type Provider struct {
 	attempts   *prometheus.CounterVec
 	dirs       dirCache
 	subjectKey []byte
+	browser    BrowserConfig
+	browserKey []byte // MACs of sign-in forms, CSRF tokens and device cookies
 }
 
 // New builds a provider.
@@ -88,9 +92,14 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	browserKey, err := c.Store.Secret(ctx, "oidc-browser", randomBytes32)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{
 		publicURL: strings.TrimSuffix(c.PublicURL, "/"), lifetimes: c.Lifetimes, store: c.Store, dir: c.Directory,
 		keys: c.Keys, guard: c.Guard, log: c.SignInLog, logger: c.Logger, now: now, subjectKey: subjectKey, dirs: newDirCache(),
+		browser: c.Browser.withDefaults(), browserKey: browserKey,
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_signin_attempts_total", Help: "Token requests by result and AADSTS error code (0 = success).",
 		}, []string{"result", "error_code"}),
@@ -109,10 +118,15 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case lower == "oauth2/v2.0/token":
 		p.token(w, r, tenant)
 	case lower == "oauth2/v2.0/authorize":
-		// Published because OpenID discovery requires it (and MSAL checks);
-		// the browser flow itself is not served by this version.
-		httpx.WriteJSON(w, http.StatusNotImplemented, map[string]string{"error": "temporarily_unavailable",
-			"error_description": "Browser sign-in (the authorization code flow) is not available in this version of Portcullis."})
+		p.authorize(w, r, tenant)
+	case lower == "login":
+		p.signInPost(w, r, tenant)
+	case lower == "login/password":
+		p.changePasswordPost(w, r, tenant)
+	case lower == "oauth2/v2.0/logout":
+		p.endSession(w, r, tenant)
+	case tenant == "oidc" && lower == "userinfo":
+		p.userinfo(w, r)
 	case lower == "v2.0/.well-known/openid-configuration":
 		p.discovery(w, r, tenant)
 	case lower == "discovery/v2.0/keys":

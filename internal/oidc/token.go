@@ -42,6 +42,8 @@ func (p *Provider) grants() map[string]grantFunc {
 	return map[string]grantFunc{
 		store.GrantPassword:          p.passwordGrant,
 		store.GrantClientCredentials: p.clientCredentialsGrant,
+		store.GrantAuthorizationCode: p.authorizationCodeGrant,
+		store.GrantRefreshToken:      p.refreshTokenGrant,
 	}
 }
 

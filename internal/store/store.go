@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/odata"
@@ -82,12 +83,18 @@ type App struct {
 	CreatedAt     time.Time
 }
 
-// Allows reports whether the app may use the grant type.
+// Allows reports whether the app may use the grant type. Registering a
+// redirect URI is what asks for browser sign-in, as in Entra: such an app
+// may use the authorization code grant, and any app that signs users in
+// may redeem refresh tokens.
 func (a App) Allows(grant string) bool {
-	for _, g := range a.AllowedGrants {
-		if g == grant {
-			return true
-		}
+	switch {
+	case slices.Contains(a.AllowedGrants, grant):
+		return true
+	case grant == GrantAuthorizationCode:
+		return len(a.RedirectURIs) > 0
+	case grant == GrantRefreshToken:
+		return len(a.RedirectURIs) > 0 || slices.Contains(a.AllowedGrants, GrantPassword)
 	}
 	return false
 }

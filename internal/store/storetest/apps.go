@@ -28,8 +28,11 @@ func Apps(t *testing.T, newStore Factory) {
 	if !reflect.DeepEqual(got, app) {
 		t.Fatalf("GetApp round trip:\n got %+v\nwant %+v", got, app)
 	}
-	if !got.Allows(store.GrantPassword) || got.Allows(store.GrantAuthorizationCode) {
-		t.Fatalf("Allows does not follow AllowedGrants %v", got.AllowedGrants)
+	// Its redirect URIs ask for browser sign-in: the code and refresh
+	// grants come with them.
+	if !got.Allows(store.GrantPassword) || !got.Allows(store.GrantAuthorizationCode) || !got.Allows(store.GrantRefreshToken) ||
+		got.Allows("urn:ietf:params:oauth:grant-type:device_code") {
+		t.Fatalf("Allows does not follow AllowedGrants %v and the redirect URIs", got.AllowedGrants)
 	}
 	wantErr(t, s.CreateApp(ctx, app), store.ErrConflict, "duplicate client ID")
 	_, err = s.GetApp(ctx, newID())
@@ -38,6 +41,9 @@ func Apps(t *testing.T, newStore Factory) {
 	cli := store.App{ClientID: newID(), TenantID: tn.ID, DisplayName: "CLI", Public: true,
 		AllowedGrants: []string{store.GrantPassword}, CreatedAt: base}
 	must(t, s.CreateApp(ctx, cli), "CreateApp public")
+	if cli.Allows(store.GrantAuthorizationCode) || !cli.Allows(store.GrantRefreshToken) {
+		t.Fatal("an app without redirect URIs has no browser sign-in; its password grant brings refresh tokens")
+	}
 	app.Secrets = append(app.Secrets, store.ClientSecret{ID: newID(), Hash: "cd34", Hint: "k2P", CreatedAt: base, ExpiresAt: base.Add(time.Hour)})
 	app.RedirectURIs = nil
 	app.DisplayName = "Payroll v2"
