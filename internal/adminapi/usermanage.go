@@ -123,9 +123,16 @@ func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	a.changed(u)
+	// Device cookies too: a browser that was signed in (a stolen laptop)
+	// must not keep the lockout budget of the user's own device.
+	devices, err := a.store.RevokeDeviceCookies(ctxDetached(r), u.TenantID, u.ID, a.now())
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
 	a.audit(r, p, auditEntry{category: "UserManagement", activity: "Revoke sign-in sessions", operation: "Update",
 		targets: []auditTarget{target}, modified: []modifiedProperty{{DisplayName: "SignInSessionsValidFromDateTime",
-			NewValue: graphTime(u.SignInSessionsValidFrom)}}})
+			NewValue: graphTime(u.SignInSessionsValidFrom)}, {DisplayName: "DeviceCookiesRevoked", NewValue: strconv.Itoa(devices)}}})
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": a.odataContext("Edm.Boolean"), "value": true})
 }
 

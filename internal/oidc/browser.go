@@ -72,7 +72,10 @@ type authFlow struct {
 	// verified at Verified, and whether they asked to stay signed in.
 	UserID   string `json:"u,omitempty"`
 	Verified int64  `json:"v,omitempty"`
-	KMSI     bool   `json:"k,omitempty"`
+	// PasswordSet is the verified password's LastPasswordChangeDateTime
+	// (Unix µs): the change page works for that password only, once.
+	PasswordSet int64 `json:"pw,omitempty"`
+	KMSI        bool  `json:"k,omitempty"`
 }
 
 // mac is an HMAC of parts under the provider's browser key.

@@ -136,7 +136,7 @@ func (p *Provider) signInPost(w http.ResponseWriter, r *http.Request, segment st
 		p.rehashAfterSignIn(ctx, user, pw, out, rec.Protection)
 		p.finishSignIn(w, r, f, *user)
 	case terr.Code == aadsts.PasswordExpired:
-		f.flow.UserID, f.flow.Verified = user.ID, p.now().Unix()
+		f.flow.UserID, f.flow.Verified, f.flow.PasswordSet = user.ID, p.now().Unix(), user.LastPasswordChangeDateTime.UnixMicro()
 		p.showChangePassword(w, r, f, *user, "")
 	case terr.Code == aadsts.UserDisabled, terr.Code == aadsts.Transient, terr.Code == aadsts.InternalError,
 		terr.Code == aadsts.TenantThrottling:
@@ -223,7 +223,7 @@ func (p *Provider) changePasswordPost(w http.ResponseWriter, r *http.Request, se
 		return
 	}
 	u, err := p.store.GetUser(ctx, f.tenant.ID, f.flow.UserID)
-	if err != nil || !u.AccountEnabled || time.Unix(f.flow.Verified, 0).Before(u.LastPasswordChangeDateTime.Truncate(time.Second)) {
+	if err != nil || !u.AccountEnabled || u.LastPasswordChangeDateTime.UnixMicro() != f.flow.PasswordSet {
 		// Gone, disabled, or its password changed since it was verified.
 		p.errorPage(w, r, &f.tenant, http.StatusBadRequest, errCode(aadsts.ExpiredOrRevokedGrant))
 		return
