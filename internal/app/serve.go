@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/google/uuid"
@@ -107,6 +108,10 @@ func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, lo
 	if err != nil {
 		return err
 	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return err
+	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -114,6 +119,12 @@ func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, lo
 	s.baseURL = strings.TrimRight(cfg.PublicURL, "/")
 	if s.baseURL == "" {
 		s.baseURL = "http://" + s.ln.Addr().String()
+		if tlsCfg != nil {
+			s.baseURL = "https://" + s.ln.Addr().String()
+		}
+	}
+	if tlsCfg != nil {
+		s.ln = tls.NewListener(s.ln, tlsCfg)
 	}
 	handler, err := s.handler(ctx, cfg, proxies, logger)
 	if err != nil {
@@ -206,7 +217,8 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
 		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
 	mux.Handle("/", provider)
-	return httpx.SecurityHeaders(httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
+	hsts := strings.HasPrefix(s.baseURL, "https://")
+	return httpx.SecurityHeaders(hsts, httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
 }
 
 // Addr is the listening address.

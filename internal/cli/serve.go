@@ -14,8 +14,8 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "serve",
+	cmd := &cobra.Command{
+		Use:   "serve [--tls-cert FILE --tls-key FILE | --tls-self-signed]",
 		Short: "Run the identity provider (initialises the data directory on first run)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -26,6 +26,14 @@ func newServeCmd() *cobra.Command {
 			return app.Serve(cmd.Context(), cfg, cmd.OutOrStdout(), app.NewLogger(cfg, cmd.ErrOrStderr()))
 		},
 	}
+	f := cmd.Flags()
+	f.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (tls.cert_file)")
+	f.String("tls-key", "", "the certificate's PEM private key (tls.key_file)")
+	f.Bool("tls-self-signed", false, "serve HTTPS with a generated certificate for localhost, for development (tls.self_signed)")
+	for name, key := range map[string]string{"tls-cert": "tls.cert_file", "tls-key": "tls.key_file", "tls-self-signed": "tls.self_signed"} {
+		_ = f.SetAnnotation(name, config.FlagKeyAnnotation, []string{key})
+	}
+	return cmd
 }
 
 func newInitCmd() *cobra.Command {

@@ -25,6 +25,7 @@ type Config struct {
 	Tokens         Tokens     `koanf:"tokens" yaml:"tokens"`
 	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
 	SignIn         SignIn     `koanf:"signin" yaml:"signin"`
+	TLS            TLS        `koanf:"tls" yaml:"tls"`
 	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
 	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
 	Locations      []Location `koanf:"locations" yaml:"locations"`
@@ -128,6 +129,19 @@ type SignIn struct {
 	LogoFile string `koanf:"logo_file" yaml:"logo_file"`
 }
 
+// TLS makes serve answer HTTPS itself (instead of behind a proxy that
+// terminates TLS).
+type TLS struct {
+	CertFile string `koanf:"cert_file" yaml:"cert_file"` // PEM certificate chain
+	KeyFile  string `koanf:"key_file" yaml:"key_file"`   // PEM private key
+	// SelfSigned generates (once, in the data directory) a certificate for
+	// localhost, for development: browsers will warn about it.
+	SelfSigned bool `koanf:"self_signed" yaml:"self_signed"`
+}
+
+// Enabled reports whether serve terminates TLS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.SelfSigned }
+
 // Log configures the process logger.
 type Log struct {
 	Level  string `koanf:"level" yaml:"level"`   // debug, info, warn or error
@@ -187,16 +201,20 @@ func (c Config) EffectivePublicURL() string {
 	if c.PublicURL != "" {
 		return strings.TrimRight(c.PublicURL, "/")
 	}
+	scheme := "http://"
+	if c.TLS.Enabled() {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return "http://" + c.Listen
+		return scheme + c.Listen
 	}
 	if host == "" {
 		host = "localhost"
 	} else if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // ParseTrustedProxies converts trusted_proxies entries into prefixes. A

@@ -65,6 +65,7 @@ func (c Config) Validate() error {
 	c.Tokens.validate(&ps)
 	c.SignInLog.validate(&ps)
 	c.SignIn.validate(&ps)
+	c.TLS.validate(&ps)
 	c.Lockout.validate(&ps)
 	c.validateIPProtection(&ps)
 	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
@@ -255,3 +256,22 @@ func (s SignIn) validate(ps *problems) {
 // MaxLogoBytes bounds signin.logo_file: it is held in memory and sent with
 // every sign-in page.
 const MaxLogoBytes = 512 << 10
+
+func (t TLS) validate(ps *problems) {
+	switch {
+	case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
+		ps.add("tls.self_signed", "cannot be combined with tls.cert_file and tls.key_file: choose one")
+		return
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		ps.add("tls.cert_file", "and tls.key_file must be given together")
+		return
+	}
+	for _, f := range []struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			ps.add(f.key, "cannot be read: %v", err)
+		}
+	}
+}
