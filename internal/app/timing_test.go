@@ -15,9 +15,10 @@ import (
 
 // TestUnknownUserCostsTheSame compares median latencies of a wrong password,
 // an unknown user and a disabled account (wrong and right password). With
-// the default argon2id parameters a skipped hash would be ~20-40 ms faster,
-// far outside the tolerance; the check against a raw verification proves
-// the dummy hash really runs.
+// the default argon2id parameters a skipped or extra hash moves the median
+// by a whole hash (~20-40 ms), outside the tolerance of half (skipped) or
+// three quarters (extra) of a hash measured in the same rounds; the check
+// against a raw verification proves the dummy hash really runs.
 func TestUnknownUserCostsTheSame(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing comparison takes a few seconds")
@@ -90,8 +91,12 @@ func TestUnknownUserCostsTheSame(t *testing.T) {
 		if m < oneHash/2 {
 			t.Errorf("%s: median %v is below half a hash (%v): the hash was skipped", k.name, m, oneHash)
 		}
-		if diff := (m - base).Abs(); diff > base/4 {
-			t.Errorf("%s: median %v differs from wrong-password median %v by more than 25%%", k.name, m, base)
+		// What gives an account away is a hash skipped (half a hash faster
+		// at least) or an extra one (most of a hash slower). Bounds in hashes,
+		// measured alongside, hold on a loaded machine where a percentage of
+		// the request time does not.
+		if m < base-oneHash/2 || m > base+oneHash*3/4 {
+			t.Errorf("%s: median %v is off the wrong-password median %v by a hash or more (one hash: %v)", k.name, m, base, oneHash)
 		}
 	}
 }
