@@ -217,7 +217,7 @@ func sameLogin(hint string, u store.User) bool {
 
 // showSignIn renders the sign-in page for flow with an optional message.
 func (p *Provider) showSignIn(w http.ResponseWriter, r *http.Request, t store.Tenant, app *store.App, flow authFlow, message string, status int) {
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Content-Security-Policy", formPageCSP(flow.RedirectURI))
 	flow.Expires = p.now().Add(flowLifetime).Unix()
 	page := webui.SignIn{Branding: p.branding(t), Action: "/" + t.ID + "/login", AppName: app.DisplayName,
 		Username: flow.LoginHint, StaySignedIn: flow.KMSI, Error: message, Flow: p.sealFlow(flow), CSRF: p.csrfToken(w, r)}

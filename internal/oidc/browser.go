@@ -266,3 +266,10 @@ func (p *Provider) branding(t store.Tenant) webui.Branding {
 // pageCSP is the hosted pages' Content-Security-Policy: the stylesheet and
 // logo from this origin, forms posting back here, nothing else.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// formPageCSP is pageCSP for a page whose form ends, through the server's
+// redirect, at the app: browsers apply form-action to the redirect target
+// too, so the app's origin is allowed as well.
+func formPageCSP(redirectURI string) string {
+	return strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+originOf(redirectURI), 1)
+}

@@ -200,7 +200,7 @@ func (p *Provider) signInMessage(code aadsts.Code) string {
 }
 
 func (p *Provider) showChangePassword(w http.ResponseWriter, r *http.Request, f *browserForm, u store.User, message string) {
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Content-Security-Policy", formPageCSP(f.flow.RedirectURI))
 	f.flow.Expires = p.now().Add(flowLifetime).Unix()
 	page := webui.ChangePassword{Branding: p.branding(f.tenant), Action: "/" + f.tenant.ID + "/login/password",
 		Username: u.UserPrincipalName, Error: message, Flow: p.sealFlow(f.flow), CSRF: p.csrfToken(w, r),
@@ -327,7 +327,7 @@ func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, t *store.Te
 	}
 	entry := aadsts.MustLookup(terr.Code)
 	w.Header().Set("Content-Security-Policy", pageCSP)
-	page := webui.Error{Branding: brand, Title: "Sorry, but we're having trouble signing you in.", Message: entry.UserMessage,
+	page := webui.Error{Branding: brand, Title: "We couldn't sign you in", Message: entry.UserMessage,
 		Code: terr.Code.String(), CodeURL: "/error?code=" + strconv.Itoa(int(terr.Code)),
 		RequestID: httpx.RequestID(r.Context()), CorrelationID: httpx.CorrelationID(r.Context()),
 		Timestamp: p.now().UTC().Format("2006-01-02 15:04:05Z")}
