@@ -168,7 +168,8 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		return nil, err
 	}
 	retention := &signinlog.Retention{Store: s.db, SignInDays: cfg.SignInLog.RetentionDays,
-		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger}
+		AuditDays: cfg.SignInLog.AuditRetentionDays, Batch: 1000, Pause: 50 * time.Millisecond, Logger: logger,
+		PruneGrants: s.db.PruneGrants}
 	go retention.Run(bg, time.Hour)
 	go indexSignInBacklog(bg, s.db, logger)
 	// Directories initialised before ES256 keys existed get one now.

@@ -27,6 +27,10 @@ type Retention struct {
 	Pause      time.Duration // between batches
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// PruneGrants, when set, deletes sessions, codes, refresh tokens and
+	// device cookies that ended before the cutoff it is given (a day ago)
+	// on each pass.
+	PruneGrants func(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // RunOnce prunes every tenant until nothing is past retention and reports
@@ -86,6 +90,9 @@ func (r *Retention) Run(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		signIns, audits, err := r.RunOnce(ctx)
+		if err == nil && r.PruneGrants != nil {
+			_, err = r.PruneGrants(ctx, time.Now().Add(-24*time.Hour))
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && r.Logger != nil:
 			r.Logger.Error("log retention failed; retrying later", "error", err)

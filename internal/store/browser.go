@@ -53,8 +53,10 @@ type AuthCodes interface {
 	// SetAuthCodeFamily records the refresh token family issued for a code,
 	// so that a replay of the code can revoke it.
 	SetAuthCodeFamily(ctx context.Context, hash, familyID string) error
-	// PruneAuthCodes deletes codes that expired before cutoff.
-	PruneAuthCodes(ctx context.Context, cutoff time.Time) (int, error)
+	// PruneGrants deletes what can no longer be used since before cutoff:
+	// codes and refresh tokens expired or revoked, sessions expired or
+	// revoked, revoked device cookies. It reports how many rows went.
+	PruneGrants(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Sessions stores SSO sessions and device cookies.

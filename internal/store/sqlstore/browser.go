@@ -59,18 +59,29 @@ func (db *DB) SetAuthCodeFamily(ctx context.Context, hash, familyID string) erro
 	return mapErr(err, "record the code's refresh tokens")
 }
 
-// PruneAuthCodes implements store.AuthCodes.
-func (db *DB) PruneAuthCodes(ctx context.Context, cutoff time.Time) (int, error) {
-	var n int64
+// PruneGrants implements store.AuthCodes.
+func (db *DB) PruneGrants(ctx context.Context, cutoff time.Time) (int, error) {
+	var total int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM auth_codes WHERE expires_at < ?`, ts(cutoff))
-		if err != nil {
-			return err
+		for _, q := range []string{
+			`DELETE FROM auth_codes WHERE expires_at < ?1`,
+			`DELETE FROM refresh_tokens WHERE expires_at < ?1 OR (revoked_at <> 0 AND revoked_at < ?1)`,
+			`DELETE FROM sso_sessions WHERE expires_at < ?1 OR (revoked_at <> 0 AND revoked_at < ?1)`,
+			`DELETE FROM device_cookies WHERE revoked_at <> 0 AND revoked_at < ?1`,
+		} {
+			res, err := tx.ExecContext(ctx, q, ts(cutoff))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += n
 		}
-		n, err = res.RowsAffected()
-		return err
+		return nil
 	})
-	return int(n), mapErr(err, "prune authorization codes")
+	return int(total), mapErr(err, "prune expired grants")
 }
 
 // CreateSession implements store.Sessions.

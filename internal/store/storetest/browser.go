@@ -51,8 +51,8 @@ func Browser(t *testing.T, newStore Factory) {
 	}
 	_, err := s.RedeemAuthCode(ctx, newID(), base)
 	wantErr(t, err, store.ErrNotFound, "unknown code")
-	if n, err := s.PruneAuthCodes(ctx, base.Add(time.Hour)); err != nil || n != 1 {
-		t.Fatalf("PruneAuthCodes = %d, %v", n, err)
+	if n, err := s.PruneGrants(ctx, base.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("PruneGrants of the expired code = %d, %v", n, err)
 	}
 
 	sess := store.Session{ID: newID(), TenantID: "t", UserID: "u", CreatedAt: base, ExpiresAt: base.Add(time.Hour), Persistent: true}
@@ -106,5 +106,14 @@ func Browser(t *testing.T, newStore Factory) {
 	}
 	if got, err := s.RefreshTokenByHash(ctx, first.Hash); err != nil || got.UsedAt.IsZero() {
 		t.Fatalf("the rotated token: %+v, %v", got, err)
+	}
+	// An hour past everything: the revoked session and device cookies, the
+	// spent and the new refresh token (expired) go; the other user's live
+	// device cookie stays.
+	if n, err := s.PruneGrants(ctx, base.Add(2*time.Hour)); err != nil || n != 5 {
+		t.Fatalf("PruneGrants = %d, %v; want the session, 2 device cookies and 2 refresh tokens", n, err)
+	}
+	if _, err := s.GetDeviceCookie(ctx, "d3"); err != nil {
+		t.Fatalf("a live device cookie was pruned: %v", err)
 	}
 }
