@@ -177,3 +177,39 @@ func TestRevealLockout(t *testing.T) {
 		t.Fatalf("locked with reveal_lockout: %.500s", p.body)
 	}
 }
+
+// TestConfirmCompromised: a Security Operator confirms Alice compromised:
+// her browser session and refresh token stop working and her device cookie
+// is revoked (audited); a Security Reader may not do it.
+func TestConfirmCompromised(t *testing.T) {
+	ts := startServer(t, nil)
+	_, opTok := ts.withRole("secop", rbac.SecurityOperator)
+	_, readerTok := ts.withRole("secreader", rbac.SecurityReader)
+	f := newCodeFlow(t, ts, false, "https://expenses.contoso.test/cb")
+	b := newBrowser(t, "")
+	_, done := f.signIn(b, "alice@contoso.test", alicePassword)
+	tok, err := f.conf.Exchange(context.Background(), mustCode(t, done, "st-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"userIds":["` + ts.alice.ID + `"]}`
+	if r := ts.api("POST", "/v1.0/identityProtection/riskyUsers/confirmCompromised", readerTok, body); r.status != http.StatusForbidden {
+		t.Fatalf("a Security Reader confirming: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("POST", "/v1.0/identityProtection/riskyUsers/confirmCompromised", opTok, `{"userIds":["nobody@contoso.test"]}`); r.status != http.StatusNotFound {
+		t.Fatalf("an unknown user: %d %s", r.status, r.raw)
+	}
+	if r := ts.api("POST", "/v1.0/identityProtection/riskyUsers/confirmCompromised", opTok, body); r.status != http.StatusNoContent {
+		t.Fatalf("confirm compromised: %d %s", r.status, r.raw)
+	}
+	if p := b.do("GET", f.conf.AuthCodeURL("st-2"), nil); p.status != http.StatusOK {
+		t.Fatalf("the session survived: %d %v", p.status, p.location)
+	}
+	if _, err := f.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Fatal("the refresh token survived")
+	}
+	recs := ts.audits(opTok, "Confirm user compromised")
+	if len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["targetResources"]), "DeviceCookiesRevoked newValue:1") {
+		t.Fatalf("audit: %v", recs)
+	}
+}

@@ -47,7 +47,10 @@ const (
 	SigningKeysRead     Permission = "signingKeys.read"
 	// SigningKeysRotate is held by Global Administrator alone: a rotation
 	// changes what every relying party must trust.
-	SigningKeysRotate    Permission = "signingKeys.rotate"
+	SigningKeysRotate Permission = "signingKeys.rotate"
+	// RiskyUsersWrite confirms users compromised (ending their sessions and
+	// device cookies): incident response, as in Entra's Identity Protection.
+	RiskyUsersWrite      Permission = "riskyUsers.write"
 	PermissionsAllRead   Permission = "*.read" // pseudo-permission: every read
 	PermissionsAllAccess Permission = "*"      // pseudo-permission: everything
 )
@@ -57,7 +60,7 @@ var AllPermissions = []Permission{
 	UsersRead, UsersWrite, UsersResetPassword, UsersRevokeSessions, LockoutRead, LockoutUnlock,
 	LockoutPolicyRead, LockoutPolicyWrite, RolesRead, RolesAssign, AppsRead, AppsWrite,
 	SignInsRead, AuditRead, IPProtectionRead, IPProtectionWrite, NamedLocationsWrite, DiagnoseRead,
-	PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead, SigningKeysRotate,
+	PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead, SigningKeysRotate, RiskyUsersWrite,
 }
 
 // Role is a directory role: Entra's display name and role template ID
@@ -111,11 +114,11 @@ var roles = []Role{
 		Description: "Can manage security features: lockout policy, IP protection, named locations; reads sign-in and audit logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, LockoutPolicyWrite, IPProtectionRead,
 			IPProtectionWrite, NamedLocationsWrite, SignInsRead, AuditRead, RolesRead, AppsRead, DiagnoseRead,
-			PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead}},
+			PasswordPolicyRead, PasswordPolicyWrite, SigningKeysRead, RiskyUsersWrite}},
 	{ID: SecurityOperator, Name: "Security Operator",
 		Description: "Can respond to attacks: block and unblock addresses, refresh feeds; reads security information and logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, IPProtectionRead, IPProtectionWrite,
-			SignInsRead, AuditRead, DiagnoseRead, PasswordPolicyRead}},
+			SignInsRead, AuditRead, DiagnoseRead, PasswordPolicyRead, RiskyUsersWrite}},
 	{ID: SecurityReader, Name: "Security Reader",
 		Description: "Can read security information, sign-in and audit logs.",
 		Permissions: []Permission{UsersRead, LockoutRead, LockoutPolicyRead, IPProtectionRead, SignInsRead, AuditRead,

@@ -112,7 +112,12 @@ func TestCanManageUser(t *testing.T) {
 		{[]string{UserAdministrator}, []string{UserAdministrator}, true},
 		{[]string{AuthenticationAdministrator}, []string{UserAdministrator}, false},
 		{[]string{GlobalAdministrator}, []string{GlobalAdministrator}, true},
-		{[]string{SecurityAdministrator}, nil, false},
+		// Security roles reach users only through confirmCompromised (their
+		// permissions allow no other user action), never above themselves.
+		{[]string{SecurityAdministrator}, nil, true},
+		{[]string{SecurityOperator}, []string{SecurityAdministrator}, false},
+		{[]string{SecurityOperator}, []string{GlobalAdministrator}, false},
+		{[]string{SecurityReader}, nil, false},
 		{nil, nil, false},
 	}
 	for _, c := range cases {

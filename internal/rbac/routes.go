@@ -26,6 +26,8 @@ var Routes = []Route{
 	{"DELETE", "/v1.0/users/{id}", UsersWrite, true, "Delete a user (not yourself, not the last Global Administrator)."},
 	{"PATCH", "/v1.0/users/{id}", UsersWrite, true, "Update displayName or accountEnabled (If-Match honoured)."},
 	{"POST", "/v1.0/users/{id}/revokeSignInSessions", UsersRevokeSessions, true, "Invalidate every token issued to the user so far."},
+	{"POST", "/v1.0/identityProtection/riskyUsers/confirmCompromised", RiskyUsersWrite, false,
+		"End the sessions, tokens and device cookies of compromised users ({\"userIds\":[...]}); each must be one the caller may manage."},
 	{"POST", "/v1.0/users/{id}/authentication/methods/" + PasswordMethodID + "/resetPassword", UsersResetPassword, true,
 		"Reset the password to a generated temporary one, shown once."},
 	{"GET", "/v1.0/roleManagement/directory/roleDefinitions", RolesRead, false, "List the directory roles."},

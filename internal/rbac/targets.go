@@ -12,6 +12,11 @@ var manageableWith = map[string][]string{
 	HelpdeskAdministrator:       {HelpdeskAdministrator, ReportsReader},
 	AuthenticationAdministrator: {HelpdeskAdministrator, ReportsReader, AuthenticationAdministrator},
 	UserAdministrator:           {HelpdeskAdministrator, ReportsReader, UserAdministrator},
+	// The security roles act on users only to confirm them compromised (their
+	// permissions allow nothing else here): non-administrators and the
+	// reader and operator roles below their own.
+	SecurityAdministrator: {HelpdeskAdministrator, ReportsReader, SecurityReader, SecurityOperator},
+	SecurityOperator:      {HelpdeskAdministrator, ReportsReader, SecurityReader},
 }
 
 // CanManageUser reports whether an actor holding actorRoles may manage a
