@@ -277,3 +277,23 @@ func TestLookupUnknown(t *testing.T) {
 		t.Error("Lookup(1) reported an entry")
 	}
 }
+
+// TestEveryCodeHasRemediation: every code says what to do for each failure
+// reason it can carry, the entry's own reason first.
+func TestEveryCodeHasRemediation(t *testing.T) {
+	for _, e := range All() {
+		reasons := Reasons(e.Code)
+		if len(reasons) == 0 || reasons[0].FailureReason != e.FailureReason {
+			t.Errorf("%s: reasons %+v do not start with the entry's failure reason", e.Code, reasons)
+			continue
+		}
+		for _, r := range reasons {
+			if len(r.Remediation) == 0 {
+				t.Errorf("%s: no remediation for %q", e.Code, r.FailureReason)
+			}
+		}
+	}
+	if got := Reasons(IdsLocked); len(got) != 2 || got[1].FailureReason != FailureReasonMaliciousIP {
+		t.Errorf("50053 carries the lockout and the malicious-IP reasons, got %+v", got)
+	}
+}

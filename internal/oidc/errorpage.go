@@ -1,40 +1,71 @@
 package oidc
 
 import (
-	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/webui"
 )
 
-var errorPageTmpl = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Code}} {{.Name}}</title></head>
-<body><h1>{{.Code}}: {{.Name}}</h1><p>{{.Description}}</p>
-<h2>Failure reason in the sign-in log</h2><p>{{.FailureReason}}</p>
-<h2>What the person signing in sees</h2><p>{{.UserMessage}}</p></body></html>
-`))
+// ErrorReference is an AADSTS code's catalogue entry as /error and
+// `portcullis errors` show it.
+type ErrorReference struct {
+	Code          int                  `json:"code"`
+	Name          string               `json:"name"`
+	Description   string               `json:"description"`
+	FailureReason string               `json:"failureReason"`
+	UserMessage   string               `json:"userMessage"`
+	OAuthError    string               `json:"oauthError"`
+	HTTPStatus    int                  `json:"httpStatus"`
+	Reasons       []ErrorReferenceItem `json:"reasons"`
+}
+
+// ErrorReferenceItem is one failure reason with its remediation steps.
+type ErrorReferenceItem struct {
+	FailureReason string   `json:"failureReason"`
+	Remediation   []string `json:"remediation"`
+}
+
+// LookupError parses "50053" or "AADSTS50053" and returns its reference.
+func LookupError(raw string) (ErrorReference, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(raw)), "AADSTS"))
+	if err != nil {
+		return ErrorReference{}, false
+	}
+	entry, ok := aadsts.Lookup(aadsts.Code(n))
+	if !ok {
+		return ErrorReference{}, false
+	}
+	ref := ErrorReference{Code: int(entry.Code), Name: entry.Name, Description: aadsts.Describe(entry.Code),
+		FailureReason: entry.FailureReason, UserMessage: entry.UserMessage, OAuthError: entry.OAuthError,
+		HTTPStatus: entry.HTTPStatus}
+	for _, r := range aadsts.Reasons(entry.Code) {
+		ref.Reasons = append(ref.Reasons, ErrorReferenceItem{FailureReason: r.FailureReason, Remediation: r.Remediation})
+	}
+	return ref, true
+}
 
 // ErrorPage serves GET /error?code=N, the error_uri of every error: the
-// catalogue entry as JSON (Accept: application/json) or a readable page.
+// catalogue entry with what to do about each failure reason, as JSON
+// (Accept: application/json) or a readable page.
 func ErrorPage(w http.ResponseWriter, r *http.Request) {
-	raw := strings.TrimPrefix(strings.ToUpper(r.URL.Query().Get("code")), "AADSTS")
-	n, err := strconv.Atoi(raw)
-	entry, ok := aadsts.Lookup(aadsts.Code(n))
-	if err != nil || !ok {
+	ref, ok := LookupError(r.URL.Query().Get("code"))
+	if !ok {
 		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "unknown error code; pass ?code=50053 for example"})
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{
-			"code": int(entry.Code), "name": entry.Name, "description": aadsts.Describe(entry.Code),
-			"failureReason": entry.FailureReason, "userMessage": entry.UserMessage, "oauthError": entry.OAuthError,
-		})
+		httpx.WriteJSON(w, http.StatusOK, ref)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = errorPageTmpl.Execute(w, map[string]any{"Code": entry.Code.String(), "Name": entry.Name,
-		"Description": aadsts.Describe(entry.Code), "FailureReason": entry.FailureReason, "UserMessage": entry.UserMessage})
+	page := webui.ErrorCode{Code: "AADSTS" + strconv.Itoa(ref.Code), Name: ref.Name, Description: ref.Description,
+		UserMessage: ref.UserMessage}
+	for _, item := range ref.Reasons {
+		page.Reasons = append(page.Reasons, webui.ErrorReason{FailureReason: item.FailureReason, Remediation: item.Remediation})
+	}
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	_ = webui.Render(w, http.StatusOK, "errorcode", page)
 }

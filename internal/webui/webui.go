@@ -68,6 +68,18 @@ type Error struct {
 	Timestamp     string
 }
 
+// ErrorCode is the reference page of one AADSTS code (GET /error?code=N).
+type ErrorCode struct {
+	Code, Name, Description, UserMessage string
+	Reasons                              []ErrorReason
+}
+
+// ErrorReason is one failure reason and its remediation steps.
+type ErrorReason struct {
+	FailureReason string
+	Remediation   []string
+}
+
 // SignedOut is shown after sign-out when the app named no return address.
 type SignedOut struct {
 	Branding

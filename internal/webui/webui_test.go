@@ -22,6 +22,8 @@ func TestPagesRenderUnderTheCSP(t *testing.T) {
 			Flow: "f", CSRF: "c"},
 		"error":     Error{Branding: brand, Title: "We couldn't sign you in", Message: "m", Code: "AADSTS50053", CodeURL: "/error?code=50053"},
 		"signedout": SignedOut{Branding: brand},
+		"errorcode": ErrorCode{Code: "AADSTS50053", Name: "IdsLocked", Description: "<d>", UserMessage: "u",
+			Reasons: []ErrorReason{{FailureReason: "r", Remediation: []string{"portcullis users unlock UPN"}}}},
 	}
 	inline := regexp.MustCompile(`<script>|<script [^>]*>[^<]|\sstyle=|\son[a-z]+=`)
 	for name, data := range pages {
