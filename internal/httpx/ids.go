@@ -41,7 +41,13 @@ func WithIDs(ctx context.Context, requestID, correlationID string) context.Conte
 // so nothing arbitrary is reflected into headers or logs.
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Time-ordered: the request ID is also the ID of the request's
+		// sign-in record (as in Entra, where the request ID on the error
+		// page finds the record), and that index grows at its end.
 		requestID := uuid.NewString()
+		if id, err := uuid.NewV7(); err == nil {
+			requestID = id.String()
+		}
 		correlationID := ""
 		if v := r.Header.Get("client-request-id"); v != "" {
 			if id, err := uuid.Parse(strings.TrimSpace(v)); err == nil {

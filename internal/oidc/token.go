@@ -197,7 +197,7 @@ func (p *Provider) startRecord(req *tokenRequest, tenantID string) {
 	r := req.r
 	ua := r.UserAgent()
 	req.record = &signinlog.Record{
-		ID: newRecordID(), CreatedDateTime: req.started.UTC(), TenantID: tenantID,
+		ID: recordID(r.Context()), CreatedDateTime: req.started.UTC(), TenantID: tenantID,
 		IPAddress: httpx.ClientIP(r.Context()).String(), CorrelationID: httpx.CorrelationID(r.Context()),
 		UserAgent: truncate(ua, 512), DeviceDetail: signinlog.ParseUserAgent(ua),
 		ConditionalAccessStatus: "notApplied", RiskLevelDuringSignIn: "none", AuthenticationProtocol: "none",
@@ -240,6 +240,16 @@ func (p *Provider) GrantTypes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// recordID is the request's ID, so the request ID a person reads on the
+// error page (or a client in x-ms-request-id) finds the sign-in record, as
+// in Entra; a fresh time-ordered ID when the request has none.
+func recordID(ctx context.Context) string {
+	if id, err := uuid.Parse(httpx.RequestID(ctx)); err == nil {
+		return id.String()
+	}
+	return newRecordID()
 }
 
 // newRecordID is a time-ordered GUID (UUIDv7): sign-in records are inserted
