@@ -113,6 +113,7 @@ func New(c Config) *API {
 		"GET /v1.0/auditLogs/signIns":                                 a.listSignIns,
 		"GET /v1.0/auditLogs/signIns/{id}":                            a.getSignIn,
 		"GET /v1.0/portcullis/signIns/export":                         a.exportSignIns,
+		"GET /v1.0/portcullis/diagnose":                               a.diagnoseUser,
 		"GET /v1.0/auditLogs/directoryAudits":                         a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                          a.getPolicy,
 		"PATCH /v1.0/portcullis/lockoutPolicy":                        a.patchPolicy,

@@ -39,7 +39,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("data", "", "data directory (same as --data-dir)")
 	_ = pf.SetAnnotation("data", config.FlagKeyAnnotation, []string{"data_dir"})
 	pf.StringP("output", "o", "table", "output format: table or json")
-	root.AddCommand(newServeCmd(), newInitCmd(), newUsersCmd(), newAppsCmd(), newKeysCmd(), newConfigCmd(), newLockoutCmd(), newIPsCmd(), newFeedsCmd(), newLocationsCmd(), newRolesCmd(), newRecoverCmd(), newLoginCmd(), newLogoutCmd(), newAuditCmd(), newSignInsCmd(), newErrorsCmd())
+	root.AddCommand(newServeCmd(), newInitCmd(), newUsersCmd(), newAppsCmd(), newKeysCmd(), newConfigCmd(), newLockoutCmd(), newIPsCmd(), newFeedsCmd(), newLocationsCmd(), newRolesCmd(), newRecoverCmd(), newLoginCmd(), newLogoutCmd(), newAuditCmd(), newSignInsCmd(), newErrorsCmd(), newDiagnoseCmd())
 	return root
 }
 

@@ -106,6 +106,12 @@ func (p *Provider) runToken(w http.ResponseWriter, req *tokenRequest, segment st
 	if !req.app.Allows(grantType) {
 		return nil, errCode(aadsts.GrantNotAllowedForApp, req.app.ClientID, grantType)
 	}
+	if name := form["username"]; name != "" {
+		// Named before the address check, so a refusal for the address is
+		// attributed to the account tried (by name: nothing is looked up
+		// for a refused source).
+		req.record.UserPrincipalName = displayName(name)
+	}
 	if terr := p.checkSource(req); terr != nil {
 		return nil, terr
 	}
