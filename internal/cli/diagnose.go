@@ -30,8 +30,9 @@ func newDiagnoseCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format, _ := cmd.Flags().GetString("output")
-			if format == "text" {
+			if format == "text" { // this command's name for the table format
 				format = "table"
+				_ = cmd.Flags().Set("output", format)
 			}
 			if format != "table" && format != "json" {
 				return fmt.Errorf("%w: --output must be text or json, not %q", ErrUsage, format)
@@ -39,10 +40,7 @@ func newDiagnoseCmd() *cobra.Command {
 			if q.User == "" && q.RequestID == "" && q.CorrelationID == "" {
 				return fmt.Errorf("%w: name a user (--user UPN), a --request-id or a --correlation-id", ErrUsage)
 			}
-			if c, ok, err := remoteFor(cmd); err != nil || ok {
-				return cmpOr(err, func() error { return remoteDiagnose(cmd.Context(), cmd.OutOrStdout(), c, format, q) })
-			}
-			rep, err := offlineDiagnose(cmd, q)
+			rep, err := diagnosisFor(cmd, q)
 			if err != nil {
 				return err
 			}
@@ -93,20 +91,32 @@ func offlineDiagnose(cmd *cobra.Command, q diagnose.Query) (diagnose.Report, err
 	return rep, err
 }
 
-func remoteDiagnose(ctx context.Context, w io.Writer, c *apiClient, format string, q diagnose.Query) error {
+// diagnosisFor runs q through the API when logged in, else offline.
+func diagnosisFor(cmd *cobra.Command, q diagnose.Query) (diagnose.Report, error) {
+	c, ok, err := remoteFor(cmd)
+	switch {
+	case err != nil:
+		return diagnose.Report{}, err
+	case ok:
+		return remoteDiagnose(cmd.Context(), c, q)
+	}
+	return offlineDiagnose(cmd, q)
+}
+
+func remoteDiagnose(ctx context.Context, c *apiClient, q diagnose.Query) (diagnose.Report, error) {
 	v := url.Values{"since": {q.Since.String()}}
 	for key, val := range map[string]string{"user": q.User, "correlationId": q.CorrelationID, "requestId": q.RequestID} {
 		if val != "" {
 			v.Set(key, val)
 		}
 	}
+	var rep diagnose.Report
 	var raw json.RawMessage
 	if err := c.call(ctx, "GET", "/v1.0/portcullis/diagnose?"+v.Encode(), nil, &raw); err != nil {
-		return err
+		return rep, err
 	}
-	var rep diagnose.Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
-		return fmt.Errorf("the server's diagnosis: %w", err)
+		return rep, fmt.Errorf("the server's diagnosis: %w", err)
 	}
-	return renderDiagnosis(w, format, rep)
+	return rep, nil
 }

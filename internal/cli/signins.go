@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis-idp/portcullis/internal/diagnose"
 	"github.com/portcullis-idp/portcullis/internal/odata"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -249,9 +250,34 @@ func newSignInsShowCmd() *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(append(body, '\n'))
 				return err
 			}
-			return showSignIn(cmd.OutOrStdout(), body)
+			if err := showSignIn(cmd.OutOrStdout(), body); err != nil {
+				return err
+			}
+			return diagnoseFailedSignIn(cmd, args[0], body)
 		},
 	}
+}
+
+// diagnoseFailedSignIn adds the diagnosis of the record's user, as of now,
+// under a failed record. A caller without the right to diagnose, or a
+// record of no one, gets a line saying so instead.
+func diagnoseFailedSignIn(cmd *cobra.Command, id string, body []byte) error {
+	var rec struct {
+		Status struct{ ErrorCode int } `json:"status"`
+	}
+	if json.Unmarshal(body, &rec) != nil || rec.Status.ErrorCode == 0 {
+		return nil
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintln(w, "\nDiagnose")
+	fmt.Fprintln(w, "--------")
+	rep, err := diagnosisFor(cmd, diagnose.Query{RequestID: id, Since: 24 * time.Hour})
+	if err != nil {
+		fmt.Fprintf(w, "No diagnosis: %v\n", err)
+		return nil
+	}
+	rep.WriteText(w)
+	return nil
 }
 
 // showSignIn prints every field of a record, nested ones as dotted names,
