@@ -29,6 +29,16 @@ func TestErrorCodesDoc(t *testing.T) {
 			cell(Describe(e.Code)), cell(e.FailureReason), cell(e.UserMessage))
 	}
 	fmt.Fprintf(&b, "\nCode 50053 is also used for sign-ins refused from a malicious IP address; the sign-in log's failure\nreason then reads: \"%s\"\n", FailureReasonMaliciousIP)
+	b.WriteString("\n## What to do\n\nFor each code and failure reason, the steps in the order to try them (`portcullis errors N` prints\nthe same; `portcullis diagnose --user UPN` picks them for one user's sign-ins).\n")
+	for _, e := range All() {
+		fmt.Fprintf(&b, "\n### %d %s\n", e.Code, e.Name)
+		for _, r := range Reasons(e.Code) {
+			fmt.Fprintf(&b, "\n*%s*\n\n", r.FailureReason)
+			for i, step := range r.Remediation {
+				fmt.Fprintf(&b, "%d. %s\n", i+1, step)
+			}
+		}
+	}
 	got := b.String()
 	if *updateDoc {
 		if err := os.WriteFile(docPath, []byte(got), 0o644); err != nil {
