@@ -213,3 +213,32 @@ func TestConfirmCompromised(t *testing.T) {
 		t.Fatalf("audit: %v", recs)
 	}
 }
+
+// TestBrowserReviewFixes: sign-out also spends codes issued in the session;
+// a session is no pass through an address block; sign-out through /common
+// never redirects (it could vouch for any tenant's app).
+func TestBrowserReviewFixes(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	f := newCodeFlow(t, ts, false, "https://expenses.contoso.test/cb")
+	b := newBrowser(t, "198.51.100.7")
+	_, done := f.signIn(b, "alice@contoso.test", alicePassword)
+	code := mustCode(t, done, "st-1")
+	logout := ts.base + "/common/oauth2/v2.0/logout?" + url.Values{"post_logout_redirect_uri": {f.conf.RedirectURL},
+		"client_id": {f.conf.ClientID}}.Encode()
+	if p := b.do("GET", logout, nil); p.location != nil || p.status != http.StatusOK {
+		t.Fatalf("sign-out through /common redirected: %d %v", p.status, p.location)
+	}
+	if _, err := f.conf.Exchange(context.Background(), code); err == nil {
+		t.Fatal("a code issued in a signed-out session was redeemed")
+	}
+
+	_, done = f.signIn(b, "alice@contoso.test", alicePassword)
+	mustCode(t, done, "st-1")
+	_, op := ts.withRole("secop", rbac.SecurityOperator)
+	if r := ts.api("POST", "/v1.0/portcullis/ipBlocks", op, `{"prefix":"198.51.100.0/24","reason":"test"}`); r.status != http.StatusCreated {
+		t.Fatalf("block: %d %s", r.status, r.raw)
+	}
+	if p := b.do("GET", f.conf.AuthCodeURL("st-2"), nil); p.location != nil {
+		t.Fatalf("single sign-on from a blocked address: %v", p.location)
+	}
+}

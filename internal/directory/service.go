@@ -190,16 +190,49 @@ func (s *Service) SetPassword(ctx context.Context, u store.User, plain string, f
 	return u, s.store.UpdateUser(ctx, u)
 }
 
+// ChangePassword is SetPassword by the user (the forced change at sign-in),
+// applied only if the account did not change since u was read: a hash
+// takes long enough for an administrator to disable the account or revoke
+// its sessions meanwhile, and a write from the old copy would undo that.
+// A change made in between is store.ErrConflict.
+func (s *Service) ChangePassword(ctx context.Context, u store.User, plain string) (store.User, error) {
+	t, err := s.store.GetTenant(ctx, u.TenantID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("tenant of %s: %w", u.UserPrincipalName, err)
+	}
+	h, err := s.hashChecked(plain, u, t.BannedPasswordTerms)
+	if err != nil {
+		return store.User{}, err
+	}
+	prev := u.UpdatedAt
+	u.PasswordHash, u.ForceChangePasswordNextSignIn = h, false
+	u.LastPasswordChangeDateTime, u.UpdatedAt = s.now(), later(prev, s.now())
+	return u, s.store.UpdateUserIfUnchanged(ctx, u, prev)
+}
+
 // Rehash stores a new hash of a password that just verified, so old
 // parameters and migrated bcrypt hashes move to the current ones. The
-// password policy is not applied: the user is not choosing a password.
+// password policy is not applied: the user is not choosing a password. It
+// applies only to the account as u saw it (ErrConflict otherwise), so an
+// old copy cannot undo a change made meanwhile; the upgrade then simply
+// waits for the next sign-in.
 func (s *Service) Rehash(ctx context.Context, u store.User, plain string) error {
 	h, err := password.Hash(plain, s.params)
 	if err != nil {
 		return fmt.Errorf("rehash: %w", err)
 	}
-	u.PasswordHash, u.UpdatedAt = h, s.now()
-	return s.store.UpdateUser(ctx, u)
+	prev := u.UpdatedAt
+	u.PasswordHash, u.UpdatedAt = h, later(prev, s.now())
+	return s.store.UpdateUserIfUnchanged(ctx, u, prev)
+}
+
+// later is now, or just after prev when the clock has not moved past it,
+// so a conditional update always moves the version forward.
+func later(prev, now time.Time) time.Time {
+	if !now.After(prev) {
+		return prev.Add(time.Microsecond)
+	}
+	return now
 }
 
 // SetEnabled enables or disables sign-in for u.

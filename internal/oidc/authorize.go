@@ -158,6 +158,10 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// maxMaxAge bounds max_age (ten years in seconds), so it never overflows a
+// time.Duration.
+const maxMaxAge = 10 * 366 * 24 * 3600
+
 // checkAuthorize validates everything after the redirect URI. The flow it
 // returns is good enough to carry an error back to the app.
 func (p *Provider) checkAuthorize(ctx context.Context, app *store.App, params authorizeParams) (authFlow, int, string, *tokenError) {
@@ -194,7 +198,7 @@ func (p *Provider) checkAuthorize(ctx context.Context, app *store.App, params au
 	maxAge := -1
 	if params.MaxAge != "" {
 		n, err := strconv.Atoi(params.MaxAge)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > maxMaxAge {
 			return flow, 0, "", errCode(aadsts.InvalidRequestParameter, "max_age")
 		}
 		maxAge = n
@@ -218,7 +222,6 @@ func sameLogin(hint string, u store.User) bool {
 // showSignIn renders the sign-in page for flow with an optional message.
 func (p *Provider) showSignIn(w http.ResponseWriter, r *http.Request, t store.Tenant, app *store.App, flow authFlow, message string, status int) {
 	w.Header().Set("Content-Security-Policy", formPageCSP(flow.RedirectURI))
-	flow.Expires = p.now().Add(flowLifetime).Unix()
 	page := webui.SignIn{Branding: p.branding(t), Action: "/" + t.ID + "/login", AppName: app.DisplayName,
 		Username: flow.LoginHint, StaySignedIn: flow.KMSI, Error: message, Flow: p.sealFlow(flow), CSRF: p.csrfToken(w, r)}
 	if err := webui.Render(w, status, "signin", page); err != nil {
@@ -261,9 +264,16 @@ func (p *Provider) respondToApp(w http.ResponseWriter, flow authFlow, v url.Valu
 	w.WriteHeader(http.StatusFound)
 }
 
+// originOf is a CSP source for uri: its origin, or its scheme for a
+// native app's private-use scheme (com.example.app:/callback).
 func originOf(uri string) string {
 	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" {
+	switch {
+	case err != nil || u.Scheme == "":
+		return "'none'"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return u.Scheme + ":"
+	case u.Host == "":
 		return "'none'"
 	}
 	return u.Scheme + "://" + u.Host

@@ -118,10 +118,8 @@ func (p *Provider) openFlow(sealed string) (authFlow, error) {
 // and so no matching value: this also stops login CSRF, where an attacker
 // signs the victim's browser into the attacker's account.
 func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	value := ""
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		value = c.Value
-	} else {
+	value := p.readCookie(r, csrfCookie)
+	if len(value) < 32 {
 		b, _ := randomBytes32()
 		value = base64.RawURLEncoding.EncodeToString(b)
 		http.SetCookie(w, p.cookie(csrfCookie, value, 0))
@@ -130,19 +128,39 @@ func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (p *Provider) checkCSRF(r *http.Request, token string) bool {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" {
+	value := p.readCookie(r, csrfCookie)
+	if value == "" {
 		return false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil && hmac.Equal(got, p.mac("csrf", c.Value))
+	return err == nil && hmac.Equal(got, p.mac("csrf", value))
+}
+
+// cookieName is name with the __Host- prefix when the site is https: a
+// browser then accepts the cookie only from this very host, Secure, for
+// the whole path, so a sibling subdomain or a plain-http response cannot
+// plant one (a planted CSRF or session cookie would allow login CSRF).
+func (p *Provider) cookieName(name string) string {
+	if strings.HasPrefix(p.publicURL, "https://") {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// readCookie is the value of the site's cookie name ("" when absent).
+func (p *Provider) readCookie(r *http.Request, name string) string {
+	c, err := r.Cookie(p.cookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // cookie is a host-only, HttpOnly, SameSite=Lax cookie for the whole site,
-// Secure when the public URL is https; maxAge 0 makes it a session cookie,
-// negative deletes it.
+// Secure (and __Host-) when the public URL is https; maxAge 0 makes it a
+// session cookie, negative deletes it.
 func (p *Provider) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	c := &http.Cookie{Name: p.cookieName(name), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: strings.HasPrefix(p.publicURL, "https://")}
 	switch {
 	case maxAge > 0:
@@ -163,11 +181,11 @@ func hashValue(v string) string {
 // user's last password change or session revocation, and disabled users all
 // count as none.
 func (p *Provider) currentSession(ctx context.Context, r *http.Request, tenantID string) (*store.Session, *store.User) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	value := p.readCookie(r, sessionCookie)
+	if value == "" {
 		return nil, nil
 	}
-	s, err := p.store.GetSession(ctx, hashValue(c.Value))
+	s, err := p.store.GetSession(ctx, hashValue(value))
 	now := p.now()
 	if err != nil || s.TenantID != tenantID || !s.RevokedAt.IsZero() || now.After(s.ExpiresAt) {
 		return nil, nil
@@ -222,11 +240,7 @@ func (p *Provider) deviceCookieFor(ctx context.Context, r *http.Request, u *stor
 	if u == nil {
 		return nil
 	}
-	c, err := r.Cookie(p.deviceCookieName(u.TenantID, u.ID))
-	if err != nil {
-		return nil
-	}
-	id, sig, ok := strings.Cut(c.Value, ".")
+	id, sig, ok := strings.Cut(p.readCookie(r, p.deviceCookieName(u.TenantID, u.ID)), ".")
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if !ok || err != nil || !hmac.Equal(got, p.mac("device", id, u.TenantID, u.ID)) {
 		return nil

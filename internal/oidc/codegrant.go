@@ -8,6 +8,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -59,9 +61,18 @@ func (p *Provider) authorizationCodeGrant(ctx context.Context, req *tokenRequest
 			return nil, errCode(aadsts.CodeVerifierMismatch)
 		}
 	}
+	if sess, err := p.store.GetSession(ctx, code.SessionID); err != nil || !sess.RevokedAt.IsZero() {
+		return nil, errCode(aadsts.ExpiredOrRevokedGrant) // signed out since the code was issued
+	}
 	u, terr := p.grantUser(ctx, rec, code.TenantID, code.UserID, code.AuthTime)
 	if terr != nil {
 		return nil, terr
+	}
+	// The family is recorded before any token exists, so a replay arriving
+	// while this redemption issues them revokes what it issues.
+	family := uuid.NewString()
+	if err := p.store.SetAuthCodeFamily(ctx, code.Hash, family); err != nil {
+		return nil, &tokenError{Code: aadsts.Transient, Cause: err}
 	}
 	scopes, terr := p.parseScopes(ctx, code.TenantID, code.Scopes)
 	if terr != nil {
@@ -69,14 +80,9 @@ func (p *Provider) authorizationCodeGrant(ctx context.Context, req *tokenRequest
 	}
 	rec.ResourceID = scopes.resource
 	resp, err := p.issueUserTokens(ctx, req.app, u, scopes, issueOptions{clientInfo: req.form["client_info"] == "1",
-		nonce: code.Nonce, authTime: code.AuthTime})
+		nonce: code.Nonce, authTime: code.AuthTime, family: family})
 	if err != nil {
 		return nil, &tokenError{Code: aadsts.InternalError, Cause: err}
-	}
-	if resp.familyID != "" {
-		if err := p.store.SetAuthCodeFamily(ctx, code.Hash, resp.familyID); err != nil {
-			return nil, &tokenError{Code: aadsts.Transient, Cause: err}
-		}
 	}
 	return resp, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
@@ -30,14 +31,14 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, segment st
 		p.errorPage(w, r, ref.tenant, http.StatusBadRequest, errCode(aadsts.InvalidRequestFormat))
 		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if err := p.store.RevokeSession(ctx, hashValue(c.Value), p.now()); err != nil {
+	if value := p.readCookie(r, sessionCookie); value != "" {
+		if err := p.store.RevokeSession(ctx, hashValue(value), p.now()); err != nil {
 			p.errorPage(w, r, ref.tenant, http.StatusServiceUnavailable, &tokenError{Code: aadsts.Transient, Cause: err})
 			return
 		}
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, "", -1))
-	if target := p.logoutTarget(r); target != "" {
+	if target := p.logoutTarget(r, ref); target != "" {
 		noStore(w)
 		http.Redirect(w, r, target, http.StatusFound)
 		return
@@ -54,17 +55,21 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, segment st
 
 // logoutTarget is the post_logout_redirect_uri with state, or "" when it is
 // absent or not registered for the app the request identifies.
-func (p *Provider) logoutTarget(r *http.Request) string {
+func (p *Provider) logoutTarget(r *http.Request, ref tenantRef) string {
 	target := r.Form.Get("post_logout_redirect_uri")
-	if target == "" {
-		return ""
+	if target == "" || ref.isAlias() {
+		return "" // an app of this tenant only: /common would vouch for any tenant's app
 	}
 	clientID := r.Form.Get("client_id")
 	if hint := r.Form.Get("id_token_hint"); hint != "" && clientID == "" {
 		clientID = p.hintAudience(r, hint)
 	}
-	app, err := p.getApp(r.Context(), clientID)
-	if err != nil || !slices.Contains(app.RedirectURIs, target) {
+	id, err := uuid.Parse(clientID)
+	if err != nil {
+		return ""
+	}
+	app, err := p.getApp(r.Context(), id.String())
+	if err != nil || app.TenantID != ref.tenant.ID || !slices.Contains(app.RedirectURIs, target) {
 		return ""
 	}
 	if state := r.Form.Get("state"); state != "" {

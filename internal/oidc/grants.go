@@ -69,7 +69,7 @@ func (p *Provider) passwordGrant(ctx context.Context, req *tokenRequest) (*token
 			p.logger.Warn("password rehash failed", "user_id", user.ID, "error", err)
 			prot.PasswordRehash = false
 		}
-		p.dirs.users.forget(req.app.TenantID + "|" + user.LoginKey)
+		p.ForgetUser(*user)
 	}
 	if !user.AccountEnabled {
 		return nil, errCode(aadsts.UserDisabled)

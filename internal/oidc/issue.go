@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -28,7 +29,6 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	ClientInfo   string `json:"client_info,omitempty"`
-	familyID     string // the refresh token's family, for the code it was issued for
 }
 
 func randomBytes32() ([]byte, error) {
@@ -85,6 +85,8 @@ type issueOptions struct {
 	// rotate, when set, is the refresh token being redeemed: the new one
 	// replaces it in its family instead of starting a family.
 	rotate *store.RefreshToken
+	// family, when set, is the family a new refresh token starts.
+	family string
 }
 
 // issueUserTokens issues the access token (and ID and refresh tokens when
@@ -124,7 +126,7 @@ func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.
 		}
 	}
 	if scopes.has("offline_access") && app.Allows(store.GrantRefreshToken) {
-		if resp.RefreshToken, resp.familyID, err = p.newRefreshToken(ctx, app, u, resp.Scope, opt.rotate); err != nil {
+		if resp.RefreshToken, err = p.newRefreshToken(ctx, app, u, resp.Scope, opt); err != nil {
 			return nil, err
 		}
 	}
@@ -139,31 +141,33 @@ func (p *Provider) issueUserTokens(ctx context.Context, app *store.App, u store.
 var errRefreshReplayed = errors.New("refresh token already redeemed")
 
 // newRefreshToken stores the hash of a fresh opaque refresh token and
-// returns the token itself, which exists nowhere else, with its family.
-func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.User, scope string, rotate *store.RefreshToken) (string, string, error) {
+// returns the token itself, which exists nowhere else. It starts a family
+// (opt.family, or a new one) or, with opt.rotate, replaces that token in
+// its family.
+func (p *Provider) newRefreshToken(ctx context.Context, app *store.App, u store.User, scope string, opt issueOptions) (string, error) {
 	raw, err := randomBytes32()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(token))
 	now := p.now().UTC()
-	rt := store.RefreshToken{ID: uuid.NewString(), Hash: hex.EncodeToString(sum[:]), FamilyID: uuid.NewString(),
+	rt := store.RefreshToken{ID: uuid.NewString(), Hash: hex.EncodeToString(sum[:]), FamilyID: cmp.Or(opt.family, uuid.NewString()),
 		TenantID: u.TenantID, UserID: u.ID, ClientID: app.ClientID, Scopes: scope, CreatedAt: now,
 		ExpiresAt: now.Add(p.lifetimes.Refresh)}
-	if rotate == nil {
+	if opt.rotate == nil {
 		if err := p.store.CreateRefreshToken(ctx, rt); err != nil {
-			return "", "", fmt.Errorf("store refresh token: %w", err)
+			return "", fmt.Errorf("store refresh token: %w", err)
 		}
-		return token, rt.FamilyID, nil
+		return token, nil
 	}
-	rt.FamilyID = rotate.FamilyID
-	if err := p.store.RotateRefreshToken(ctx, rotate.ID, rt, now); errors.Is(err, store.ErrConflict) {
-		return "", "", errRefreshReplayed
+	rt.FamilyID = opt.rotate.FamilyID
+	if err := p.store.RotateRefreshToken(ctx, opt.rotate.ID, rt, now); errors.Is(err, store.ErrConflict) {
+		return "", errRefreshReplayed
 	} else if err != nil {
-		return "", "", fmt.Errorf("rotate refresh token: %w", err)
+		return "", fmt.Errorf("rotate refresh token: %w", err)
 	}
-	return token, rt.FamilyID, nil
+	return token, nil
 }
 
 // issueAppToken issues an app-only access token (client credentials).

@@ -61,8 +61,13 @@ func (p *Provider) readBrowserForm(w http.ResponseWriter, r *http.Request, segme
 		return nil, false
 	}
 	app, err := p.getApp(ctx, flow.ClientID)
-	if err != nil {
+	if err != nil || app.TenantID != t.ID {
 		p.errorPage(w, r, &t, http.StatusBadRequest, errCode(aadsts.UnauthorizedClient, flow.ClientID, t.ID))
+		return nil, false
+	}
+	// The registration may have changed since the page was shown.
+	if !redirectRegistered(app, flow.RedirectURI) || !app.Allows(store.GrantAuthorizationCode) {
+		p.errorPage(w, r, &t, http.StatusBadRequest, errCode(aadsts.RedirectURIMismatch, truncate(flow.RedirectURI, 256), app.ClientID))
 		return nil, false
 	}
 	return &browserForm{flow: flow, tenant: t, app: &app, values: v}, true
@@ -136,7 +141,8 @@ func (p *Provider) signInPost(w http.ResponseWriter, r *http.Request, segment st
 		p.rehashAfterSignIn(ctx, user, pw, out, rec.Protection)
 		p.finishSignIn(w, r, f, *user)
 	case terr.Code == aadsts.PasswordExpired:
-		f.flow.UserID, f.flow.Verified, f.flow.PasswordSet = user.ID, p.now().Unix(), user.LastPasswordChangeDateTime.UnixMicro()
+		f.flow.UserID, f.flow.Verified, f.flow.PasswordSet = user.ID, p.now().UnixMicro(), user.LastPasswordChangeDateTime.UnixMicro()
+		f.flow.Expires = p.now().Add(passwordChangeWindow).Unix()
 		p.showChangePassword(w, r, f, *user, "")
 	case terr.Code == aadsts.UserDisabled, terr.Code == aadsts.Transient, terr.Code == aadsts.InternalError,
 		terr.Code == aadsts.TenantThrottling:
@@ -177,7 +183,7 @@ func (p *Provider) rehashAfterSignIn(ctx context.Context, user *store.User, pw s
 		return
 	}
 	prot.PasswordRehash = true
-	p.dirs.users.forget(user.TenantID + "|" + user.LoginKey)
+	p.ForgetUser(*user)
 }
 
 // signInMessage is what the page says after a refused password. A lock (of
@@ -201,7 +207,6 @@ func (p *Provider) signInMessage(code aadsts.Code) string {
 
 func (p *Provider) showChangePassword(w http.ResponseWriter, r *http.Request, f *browserForm, u store.User, message string) {
 	w.Header().Set("Content-Security-Policy", formPageCSP(f.flow.RedirectURI))
-	f.flow.Expires = p.now().Add(flowLifetime).Unix()
 	page := webui.ChangePassword{Branding: p.branding(f.tenant), Action: "/" + f.tenant.ID + "/login/password",
 		Username: u.UserPrincipalName, Error: message, Flow: p.sealFlow(f.flow), CSRF: p.csrfToken(w, r),
 		Reason: "You need to update your password because this is the first time you are signing in, or because your password has expired."}
@@ -218,14 +223,21 @@ func (p *Provider) changePasswordPost(w http.ResponseWriter, r *http.Request, se
 		return
 	}
 	ctx := r.Context()
-	if f.flow.UserID == "" || p.now().Sub(time.Unix(f.flow.Verified, 0)) > passwordChangeWindow {
+	verified := time.UnixMicro(f.flow.Verified)
+	if f.flow.UserID == "" || p.now().Sub(verified) > passwordChangeWindow {
 		p.errorPage(w, r, &f.tenant, http.StatusBadRequest, errCode(aadsts.ExpiredOrRevokedGrant))
 		return
 	}
 	u, err := p.store.GetUser(ctx, f.tenant.ID, f.flow.UserID)
-	if err != nil || !u.AccountEnabled || u.LastPasswordChangeDateTime.UnixMicro() != f.flow.PasswordSet {
-		// Gone, disabled, or its password changed since it was verified.
+	if err != nil || !u.AccountEnabled || !u.ForceChangePasswordNextSignIn ||
+		u.LastPasswordChangeDateTime.UnixMicro() != f.flow.PasswordSet || !grantStillValid(verified, u) {
+		// Gone, disabled, no longer asked to change, its password changed,
+		// or its sessions revoked since the password was verified.
 		p.errorPage(w, r, &f.tenant, http.StatusBadRequest, errCode(aadsts.ExpiredOrRevokedGrant))
+		return
+	}
+	if v := p.guard.CheckIP(f.tenant.ID, httpx.ClientIP(ctx)); !guard.PassesIPBlock(v, &u, p.deviceCookieFor(ctx, r, &u)) {
+		p.errorPage(w, r, &f.tenant, http.StatusForbidden, errCode(aadsts.IdsLocked))
 		return
 	}
 	next, confirm := f.values.Get("new_password"), f.values.Get("confirm_password")
@@ -233,17 +245,22 @@ func (p *Provider) changePasswordPost(w http.ResponseWriter, r *http.Request, se
 		p.showChangePassword(w, r, f, u, "The passwords don't match.")
 		return
 	}
-	changed, err := p.dir.SetPassword(ctx, u, next, false)
+	changed, err := p.dir.ChangePassword(ctx, u, next)
 	var v *password.Violation
 	switch {
 	case errors.As(err, &v), errors.Is(err, directory.ErrInvalid):
 		p.showChangePassword(w, r, f, u, policyMessage(err))
 		return
+	case errors.Is(err, store.ErrConflict):
+		// Changed meanwhile: by an administrator, or by this very form
+		// posted twice. Either way this form is spent.
+		p.errorPage(w, r, &f.tenant, http.StatusBadRequest, errCode(aadsts.ExpiredOrRevokedGrant))
+		return
 	case err != nil:
 		p.errorPage(w, r, &f.tenant, http.StatusServiceUnavailable, &tokenError{Code: aadsts.Transient, Cause: err})
 		return
 	}
-	p.dirs.users.forget(u.TenantID + "|" + u.LoginKey)
+	p.ForgetUser(u)
 	req := p.browserRecord(r, f)
 	req.record.UserID, req.record.UserDisplayName, req.record.UserPrincipalName = u.ID, u.DisplayName, u.UserPrincipalName
 	req.record.Protection = &signinlog.Protection{Decision: "passwordChanged"}
@@ -281,9 +298,20 @@ func (p *Provider) finishSignIn(w http.ResponseWriter, r *http.Request, f *brows
 // completeSSO answers an authorization request from the browser's session,
 // with a record in the sign-in log like any other sign-in.
 func (p *Provider) completeSSO(w http.ResponseWriter, r *http.Request, t store.Tenant, app *store.App, flow authFlow, sess store.Session, u store.User) {
+	ctx := r.Context()
 	req := p.browserRecord(r, &browserForm{tenant: t, app: app})
 	req.record.UserID, req.record.UserDisplayName, req.record.UserPrincipalName = u.ID, u.DisplayName, u.UserPrincipalName
 	req.record.Protection = &signinlog.Protection{Decision: "session"}
+	// A session is no pass through an address block: a stolen session
+	// cookie used from a blocked network gets nothing either.
+	if v := p.guard.CheckIP(t.ID, httpx.ClientIP(ctx)); !guard.PassesIPBlock(v, &u, p.deviceCookieFor(ctx, r, &u)) {
+		req.record.Protection.IPMatches = ipMatches(v)
+		terr := blockedByIP(req.record)
+		if p.writeRecord(w, r, req, &t, terr) {
+			p.showSignIn(w, r, t, app, flow, p.signInMessage(aadsts.IdsLocked), http.StatusOK)
+		}
+		return
+	}
 	if !p.writeRecord(w, r, req, &t, nil) {
 		return
 	}
