@@ -25,43 +25,8 @@ func (r Report) WriteText(w io.Writer) {
 		}
 		p("Cause: %s (%s)\n%s\n", r.Cause, state, wrap(r.Summary, "  "))
 	}
-	f := r.Failures
-	if f.Total > 0 {
-		more := ""
-		if f.Truncated {
-			more = " (the newest; there are more)"
-		}
-		p("\nFailed sign-ins: %d%s, %s to %s\n", f.Total, more, stamp(f.First), stamp(f.Last))
-		section(w, "By failure", f.ByReason)
-		section(w, "By source address", f.BySource)
-		section(w, "By location", f.ByLocation)
-		section(w, "By application", f.ByApp)
-		section(w, "By source class", f.ByClass)
-		p("  Correct password (refused for another reason): %d\n", f.CorrectPassword)
-		if f.UncheckedWhileLocked+f.KnownWrongWhileLocked > 0 {
-			p("  While locked: %d attempts repeated a wrong password; %d used a password not seen before, which the lock "+
-				"did not check (possibly the right one)\n", f.KnownWrongWhileLocked, f.UncheckedWhileLocked)
-		}
-	}
-	if l := r.Lock; l != nil {
-		p("\nSmart lockout: locked now: %t", l.LockedNow)
-		if l.Class != "" {
-			p("; budget %s", strings.TrimSpace(l.Class+" "+l.Scope))
-		}
-		if !l.StartedAt.IsZero() {
-			p("; locked at %s", stamp(l.StartedAt))
-		}
-		if !l.EndsAt.IsZero() {
-			p("; ends %s", stamp(l.EndsAt))
-		}
-		if !l.ClearedAt.IsZero() {
-			p("; unlocked by %s at %s", l.ClearedBy, stamp(l.ClearedAt))
-		}
-		p("\n")
-		if len(l.UnlockedBudgets) > 0 {
-			p("  Still open to the user: %s\n", strings.Join(l.UnlockedBudgets, ", "))
-		}
-	}
+	writeFailures(w, r.Failures)
+	writeLock(w, r.Lock)
 	if len(r.IPBlocks) > 0 {
 		p("\nBlocked addresses:\n")
 		for _, b := range r.IPBlocks {
@@ -90,6 +55,50 @@ func (r Report) WriteText(w io.Writer) {
 	}
 	list(w, "What the user can do", r.UserCanDo)
 	list(w, "What you can do, in this order", r.AdminCanDo)
+}
+
+func writeFailures(w io.Writer, f FailureStats) {
+	if f.Total == 0 {
+		return
+	}
+	more := ""
+	if f.Truncated {
+		more = " (the newest; there are more)"
+	}
+	fmt.Fprintf(w, "\nFailed sign-ins: %d%s, %s to %s\n", f.Total, more, stamp(f.First), stamp(f.Last))
+	section(w, "By failure", f.ByReason)
+	section(w, "By source address", f.BySource)
+	section(w, "By location", f.ByLocation)
+	section(w, "By application", f.ByApp)
+	section(w, "By source class", f.ByClass)
+	fmt.Fprintf(w, "  Correct password (refused for another reason): %d\n", f.CorrectPassword)
+	if f.UncheckedWhileLocked+f.KnownWrongWhileLocked > 0 {
+		fmt.Fprintf(w, "  While locked: %d attempts repeated a wrong password; %d used a password not seen before, which the lock "+
+			"did not check (possibly the right one)\n", f.KnownWrongWhileLocked, f.UncheckedWhileLocked)
+	}
+}
+
+func writeLock(w io.Writer, l *LockInfo) {
+	if l == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nSmart lockout: locked now: %t", l.LockedNow)
+	if l.Class != "" {
+		fmt.Fprintf(w, "; budget %s", strings.TrimSpace(l.Class+" "+l.Scope))
+	}
+	if !l.StartedAt.IsZero() {
+		fmt.Fprintf(w, "; locked at %s", stamp(l.StartedAt))
+	}
+	if !l.EndsAt.IsZero() {
+		fmt.Fprintf(w, "; ends %s", stamp(l.EndsAt))
+	}
+	if !l.ClearedAt.IsZero() {
+		fmt.Fprintf(w, "; unlocked by %s at %s", l.ClearedBy, stamp(l.ClearedAt))
+	}
+	fmt.Fprintln(w)
+	if len(l.UnlockedBudgets) > 0 {
+		fmt.Fprintf(w, "  Still open to the user: %s\n", strings.Join(l.UnlockedBudgets, ", "))
+	}
 }
 
 func section(w io.Writer, title string, counts []Count) {

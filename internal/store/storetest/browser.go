@@ -15,8 +15,12 @@ import (
 // code), SSO sessions, device cookies and refresh token rotation (one
 // winner among concurrent redemptions).
 func Browser(t *testing.T, newStore Factory) {
+	t.Run("AuthCodes", func(t *testing.T) { authCodes(t, newStore(t)) })
+	t.Run("SessionsAndDeviceCookies", func(t *testing.T) { sessionsAndDevices(t, newStore(t)) })
+}
+
+func authCodes(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	s := newStore(t)
 	code := store.AuthCode{Hash: newID(), TenantID: "t", ClientID: "c", UserID: "u", RedirectURI: "https://app/cb",
 		Scopes: "openid", Nonce: "n", CodeChallenge: "ch", SessionID: "s", AuthTime: base, CreatedAt: base,
 		ExpiresAt: base.Add(5 * time.Minute)}
@@ -54,7 +58,10 @@ func Browser(t *testing.T, newStore Factory) {
 	if n, err := s.PruneGrants(ctx, base.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("PruneGrants of the expired code = %d, %v", n, err)
 	}
+}
 
+func sessionsAndDevices(t *testing.T, s store.Store) {
+	ctx := context.Background()
 	sess := store.Session{ID: newID(), TenantID: "t", UserID: "u", CreatedAt: base, ExpiresAt: base.Add(time.Hour), Persistent: true}
 	must(t, s.CreateSession(ctx, sess), "CreateSession")
 	got, err := s.GetSession(ctx, sess.ID)
@@ -68,6 +75,12 @@ func Browser(t *testing.T, newStore Factory) {
 	}
 	_, err = s.GetSession(ctx, newID())
 	wantErr(t, err, store.ErrNotFound, "unknown session")
+	devicesAndRefresh(t, s)
+}
+
+func devicesAndRefresh(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
 
 	for _, id := range []string{"d1", "d2"} {
 		must(t, s.CreateDeviceCookie(ctx, store.DeviceCookie{ID: id, TenantID: "t", UserID: "u", CreatedAt: base}), "CreateDeviceCookie")
