@@ -123,6 +123,8 @@ func TestBrowserSignInWithChromium(t *testing.T) {
 	}
 	attacker.screenshot("02-wrong-password")
 	stranger := newChrome(t, path, "192.0.2.10")
+	stranger.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(`#password`))
+	stranger.screenshot("02b-signin-phone")
 	if stranger.signIn(authURL, "alice@contoso.test", alicePassword, "") {
 		t.Fatal("a browser without the device cookie got into the locked account")
 	}
@@ -153,6 +155,12 @@ func TestBrowserSignInWithChromium(t *testing.T) {
 	newcomer.run(chromedp.Navigate(strings.Replace(authURL, "redirect_uri=", "redirect_uri=https%3A%2F%2Fevil.example%2F&x=", 1)),
 		chromedp.WaitVisible(`details summary`), chromedp.Click(`details summary`), chromedp.Text(`details dl`, &details))
 	newcomer.screenshot("05-error")
+	var reference string
+	newcomer.run(chromedp.Click(`details dd a`), chromedp.WaitVisible(`ol.steps`), chromedp.Text(`main`, &reference))
+	newcomer.screenshot("06-error-reference")
+	if !strings.Contains(reference, "AADSTS50011") || !strings.Contains(reference, "What to do") {
+		t.Fatalf("the error code's reference page: %q", reference)
+	}
 	if !strings.Contains(details, "AADSTS50011") || !strings.Contains(details, "Correlation ID") {
 		t.Fatalf("error page details: %q", details)
 	}

@@ -39,7 +39,9 @@ func LookupError(raw string) (ErrorReference, bool) {
 	if !ok {
 		return ErrorReference{}, false
 	}
-	ref := ErrorReference{Code: int(entry.Code), Name: entry.Name, Description: aadsts.Describe(entry.Code),
+	// The description's blanks (the client ID, the URI...) are filled per
+	// request; here they read as "…".
+	ref := ErrorReference{Code: int(entry.Code), Name: entry.Name, Description: strings.ReplaceAll(entry.Description, "%s", "…"),
 		FailureReason: entry.FailureReason, UserMessage: entry.UserMessage, OAuthError: entry.OAuthError,
 		HTTPStatus: entry.HTTPStatus}
 	for _, r := range aadsts.Reasons(entry.Code) {
