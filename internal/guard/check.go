@@ -68,6 +68,8 @@ type Outcome struct {
 	// subject is the budget's subject (user ID or keyed hash of an unknown
 	// name), kept so the detector need not hash the name again.
 	subject string
+	// reservation is the slot's ID in the stored budget (shared mode).
+	reservation string
 }
 
 // Refused reports whether the attempt was refused without verification.
@@ -149,7 +151,7 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 		return out, err // nothing reserved, nothing to settle
 	}
 	if err != nil || verr != nil {
-		g.inflight.add(src.key.String(), -1) // the slot is returned unused
+		g.release(ctx, src, p, &out) // the slot is returned unused
 		if verr != nil {
 			// A stored hash we cannot use is an operator problem, never a
 			// successful sign-in.
@@ -194,6 +196,9 @@ func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
 // admit decides, atomically for this budget, whether the attempt may be
 // verified, and if so reserves a slot.
 func (g *Guard) admit(ctx context.Context, src source, p store.LockoutPolicy, mac string, notBefore time.Time, out *Outcome) error {
+	if g.shared {
+		return g.admitShared(ctx, src, p, mac, notBefore, out)
+	}
 	k := src.key.String()
 	mu := g.lockFor(k)
 	mu.Lock()
@@ -248,7 +253,9 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 	mu := g.lockFor(k)
 	mu.Lock()
 	defer mu.Unlock()
-	defer g.inflight.add(k, -1)
+	if !g.shared {
+		defer g.inflight.add(k, -1)
+	}
 	for range maxCASRetries {
 		st, err := src.backend.GetBudget(ctx, src.key)
 		if err != nil {
@@ -256,7 +263,8 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 		}
 		now := g.now()
 		normalise(&st, p, src.threshold, now)
-		if out.Correct && st.Version > 0 && len(st.Failures) == 0 && len(st.Typos) == 0 {
+		held := dropReservation(&st, out.reservation, now)
+		if out.Correct && st.Version > 0 && len(st.Failures) == 0 && len(st.Typos) == 0 && !held {
 			// Nothing for the success to reset: skip the write, which under
 			// attack would queue behind the log for the database's one writer.
 			out.fill(st)

@@ -63,6 +63,11 @@ type Config struct {
 	UnknownNameSlots int
 	// CacheTTL enables the read cache (single-process backends only; 0 off).
 	CacheTTL time.Duration
+	// Shared says other instances use the same budgets (a shared state
+	// backend): admission then reserves its slots in the stored budget by
+	// compare-and-swap instead of in memory, unknown names' budgets live in
+	// the store too, and nothing is cached.
+	Shared bool
 	// Feeds, Geo and Locations feed the IP verdict; all may be empty.
 	Feeds     FeedSource
 	Geo       geo.Locator
@@ -91,6 +96,7 @@ type Guard struct {
 	logger   *slog.Logger
 	ip       ipProtection
 	keyLocks [256]sync.Mutex
+	shared   bool
 }
 
 // New returns a guard.
@@ -113,11 +119,14 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if c.Shared {
+		c.CacheTTL = 0 // another instance's lock must count at once
+	}
 	g := &Guard{store: c.Store, pool: c.Pool, params: c.Params, defaults: c.DefaultPolicy,
 		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
 		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
 		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL),
-		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}, logger: c.Logger}
+		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}, logger: c.Logger, shared: c.Shared}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
 	}

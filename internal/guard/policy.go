@@ -135,6 +135,9 @@ func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) 
 	src := source{key: store.BudgetKey{TenantID: a.TenantID, Class: ClassUnfamiliar}, threshold: p.Threshold}
 	if a.User == nil {
 		src.key.Subject, src.backend = g.unknownSubject(a.TenantID, a.LoginKey), g.unknown
+		if g.shared {
+			src.backend = g.store // every instance must see the same unknown-name budgets
+		}
 	} else {
 		src.key.Subject, src.backend = a.User.ID, g.store
 	}

@@ -45,6 +45,19 @@ type BudgetState struct {
 	LockoutID string
 	Typos     []Typo
 	UpdatedAt time.Time
+	// Reservations are the slots of attempts being verified right now, on
+	// any instance: a guard whose state is shared with other instances
+	// (guard.Config.Shared) keeps them here so the budget's limit holds
+	// across instances. Only shared state backends (Redis) store them; a
+	// single process keeps its slots in memory.
+	Reservations []Reservation
+}
+
+// Reservation is one admitted attempt's slot, until it is settled or, if
+// its instance died, until Until.
+type Reservation struct {
+	ID    string
+	Until time.Time
 }
 
 // Budgets stores lockout budgets with compare-and-swap updates.

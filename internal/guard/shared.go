@@ -1,0 +1,102 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
+)
+
+// reservationTTL bounds how long a slot outlives an instance that died
+// while verifying: longer than any verification waits (the hash queue's
+// timeout) plus the hash itself.
+const reservationTTL = 30 * time.Second
+
+// admitShared is admit for budgets shared with other instances: the slot
+// is a reservation written into the stored budget by compare-and-swap, so
+// failures plus attempts being verified stay within the threshold whichever
+// instances they arrive at.
+func (g *Guard) admitShared(ctx context.Context, src source, p store.LockoutPolicy, mac string, notBefore time.Time, out *Outcome) error {
+	for range maxCASRetries {
+		st, err := src.backend.GetBudget(ctx, src.key)
+		if err != nil {
+			return fmt.Errorf("read budget: %w", err)
+		}
+		now := g.now()
+		normalise(&st, p, src.threshold, now)
+		out.fill(st)
+		pruned := dropExpiredReservations(&st, now)
+		switch {
+		case locked(st, now):
+			out.Decision, out.KnownWrong = DecisionLocked, hasTypo(st, mac, notBefore)
+			return nil
+		case hasTypo(st, mac, notBefore):
+			out.Decision = DecisionRepeatedTypo
+			return nil
+		case len(st.Failures)+len(st.Reservations) >= src.threshold:
+			out.Decision = DecisionLocked // every slot is taken, on some instance
+			if pruned {
+				_, _ = src.backend.PutBudget(ctx, st) // tidy; a conflict means someone else did
+			}
+			return nil
+		}
+		id := uuid.NewString()
+		st.Reservations = append(st.Reservations, store.Reservation{ID: id, Until: now.Add(reservationTTL)})
+		st.UpdatedAt = now
+		if _, err := src.backend.PutBudget(ctx, st); errors.Is(err, store.ErrConflict) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("reserve a verification slot: %w", err)
+		}
+		out.Decision, out.reservation = DecisionVerified, id
+		return nil
+	}
+	return fmt.Errorf("reserve a verification slot in %s: %w after %d retries", src.key, store.ErrConflict, maxCASRetries)
+}
+
+// release returns an admitted attempt's slot unused (the hash could not
+// run).
+func (g *Guard) release(ctx context.Context, src source, p store.LockoutPolicy, out *Outcome) {
+	if !g.shared {
+		g.inflight.add(src.key.String(), -1)
+		return
+	}
+	for range maxCASRetries {
+		st, err := src.backend.GetBudget(ctx, src.key)
+		if err != nil {
+			break
+		}
+		now := g.now()
+		normalise(&st, p, src.threshold, now)
+		if !dropReservation(&st, out.reservation, now) {
+			return
+		}
+		if _, err := src.backend.PutBudget(ctx, st); !errors.Is(err, store.ErrConflict) {
+			return
+		}
+	}
+	// Left behind, the slot expires by itself after reservationTTL.
+	g.logger.Warn("could not return a verification slot; it expires by itself", "budget", src.key.String())
+}
+
+// dropReservation removes the reservation id (and every expired one) and
+// reports whether anything was removed.
+func dropReservation(st *store.BudgetState, id string, now time.Time) bool {
+	n := len(st.Reservations)
+	st.Reservations = slices.DeleteFunc(st.Reservations, func(r store.Reservation) bool {
+		return (id != "" && r.ID == id) || !now.Before(r.Until)
+	})
+	if len(st.Reservations) == 0 {
+		st.Reservations = nil
+	}
+	return len(st.Reservations) != n
+}
+
+func dropExpiredReservations(st *store.BudgetState, now time.Time) bool {
+	return dropReservation(st, "", now)
+}

@@ -1,0 +1,97 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-idp/portcullis/internal/directory/password"
+	"github.com/portcullis-idp/portcullis/internal/guard"
+	"github.com/portcullis-idp/portcullis/internal/hashpool"
+	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/redisstore"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+)
+
+// TestSharedGuardsKeepTheThreshold: two guards, as two instances, share
+// the budgets in Redis. 60 concurrent wrong passwords for one account,
+// spread over both, get at most threshold verifications in all (the
+// reservations are in the shared budget, not in each process), and the
+// lock one instance takes refuses the right password on the other at once.
+func TestSharedGuardsKeepTheThreshold(t *testing.T) {
+	rdb := testRedis(t)
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), sqlstore.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prefix := "portcullis-test:" + uuid.NewString() + ":"
+	t.Cleanup(func() {
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	shared := withRedisBudgets{DB: db, budgets: redisstore.NewBudgets(rdb, prefix)}
+	params := password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	hash, err := password.Hash("right", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.CreateTenant(ctx, store.Tenant{ID: "t", DisplayName: "Contoso", Domains: []string{"contoso.test"}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	user := store.User{ID: "u1", TenantID: "t", UserPrincipalName: "alice@contoso.test", LoginKey: "alice@contoso.test",
+		DisplayName: "Alice", PasswordHash: hash, AccountEnabled: true, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUsers(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	policy := store.LockoutPolicy{Threshold: 3, Duration: time.Minute, MaxDuration: time.Hour, ObservationWindow: time.Hour,
+		DeviceCookieThreshold: 2}
+	instances := make([]*guard.Guard, 2)
+	for i := range instances {
+		instances[i], err = guard.New(ctx, guard.Config{Store: shared, Pool: hashpool.New(4, 100, 10*time.Second, nil),
+			Params: params, DefaultPolicy: policy, UnknownNameSlots: 1024, Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var verified atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			out, err := instances[i%2].CheckPassword(ctx, guard.Attempt{TenantID: "t", User: &user, LoginKey: user.LoginKey,
+				Password: fmt.Sprint("guess-", i), ClientIP: netip.MustParseAddr(fmt.Sprintf("203.0.113.%d", i+1))})
+			if err != nil {
+				t.Errorf("attempt %d: %v", i, err)
+			}
+			if out.Verified {
+				verified.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := verified.Load(); n > int32(policy.Threshold) || n == 0 {
+		t.Fatalf("%d verifications across the two instances, want 1 to %d", n, policy.Threshold)
+	}
+	for i, g := range instances {
+		out, err := g.CheckPassword(ctx, guard.Attempt{TenantID: "t", User: &user, LoginKey: user.LoginKey, Password: "right",
+			ClientIP: netip.MustParseAddr("198.51.100.1")})
+		if err != nil || out.Decision != guard.DecisionLocked {
+			t.Fatalf("instance %d after the lock: %+v, %v", i, out, err)
+		}
+	}
+	budgets, err := shared.ListBudgets(ctx, "t", "u1")
+	if err != nil || len(budgets) != 1 || len(budgets[0].Reservations) != 0 {
+		t.Fatalf("budgets after the attempts settled: %+v, %v (no reservation may be left)", budgets, err)
+	}
+}
