@@ -54,6 +54,8 @@ type Server struct {
 	http           *http.Server
 	ln             net.Listener
 	baseURL        string
+	closeState     func() error // the shared state backend's connection
+	dataDir        string
 }
 
 // Serve runs Portcullis until ctx is cancelled. On a data directory with no
@@ -84,7 +86,7 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 		db.Close()
 		return nil, err
 	}
-	s := &Server{db: db, events: events.NewBus()}
+	s := &Server{db: db, events: events.NewBus(), dataDir: cfg.DataDir}
 	if err := s.start(ctx, cfg, out, logger); err != nil {
 		db.Close()
 		return nil, err
@@ -153,7 +155,12 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	if err != nil {
 		return nil, err
 	}
-	g, err := newGuard(ctx, cfg, s.db, pool, s.events, src, logger)
+	state, err := openGuardState(ctx, cfg, s.db)
+	if err != nil {
+		return nil, err
+	}
+	s.closeState = state.close
+	g, err := newGuardShared(ctx, cfg, state.store, state.shared, pool, s.events, src, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +209,13 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 			return
 		}
+		if state.ping != nil {
+			if err := state.ping(r.Context()); err != nil {
+				logger.Error("readiness check failed: shared state unavailable", "error", err)
+				httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shared state unavailable"})
+				return
+			}
+		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -221,6 +235,9 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	hsts := strings.HasPrefix(s.baseURL, "https://")
 	return httpx.SecurityHeaders(hsts, httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
 }
+
+// DataDir is the data directory the server runs on.
+func (s *Server) DataDir() string { return s.dataDir }
 
 // Addr is the listening address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -246,7 +263,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.stopBackground()
-	return errors.Join(err, s.db.Close())
+	var stateErr error
+	if s.closeState != nil {
+		stateErr = s.closeState()
+	}
+	return errors.Join(err, stateErr, s.db.Close())
 }
 
 func printInit(out io.Writer, dataDir string, res InitResult) {

@@ -26,6 +26,7 @@ type Config struct {
 	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
 	SignIn         SignIn     `koanf:"signin" yaml:"signin"`
 	TLS            TLS        `koanf:"tls" yaml:"tls"`
+	State          State      `koanf:"state" yaml:"state"`
 	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
 	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
 	Locations      []Location `koanf:"locations" yaml:"locations"`
@@ -142,6 +143,15 @@ type TLS struct {
 // Enabled reports whether serve terminates TLS.
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.SelfSigned }
 
+// State says where the state instances must share lives: lockout budgets
+// and their verification slots. "local" keeps it in the database and in
+// process memory (one instance); "redis" keeps budgets and slots in Redis
+// or Valkey, so instances behind one load balancer enforce one threshold.
+type State struct {
+	Type string `koanf:"type" yaml:"type"` // local or redis
+	URL  string `koanf:"url" yaml:"url"`   // redis://[user:password@]host:6379/0 (rediss:// for TLS)
+}
+
 // Log configures the process logger.
 type Log struct {
 	Level  string `koanf:"level" yaml:"level"`   // debug, info, warn or error
@@ -171,6 +181,7 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
 			StreamFileMaxMiB: 100, StreamFileKeep: 5},
+		State: State{Type: "local"},
 		SignIn: SignIn{SessionLifetime: 24 * time.Hour, PersistentSessionLifetime: 90 * 24 * time.Hour,
 			DeviceCookieLifetime: 365 * 24 * time.Hour},
 		Lockout:   DefaultLockout(),

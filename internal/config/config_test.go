@@ -299,6 +299,8 @@ func TestValidateSingleRules(t *testing.T) {
 		{"session of a second", func(c *Config) { c.SignIn.SessionLifetime = time.Second }, "signin.session_lifetime"},
 		{"missing logo", func(c *Config) { c.SignIn.LogoFile = "/nonexistent/logo.png" }, "signin.logo_file"},
 		{"certificate without key", func(c *Config) { c.TLS.CertFile = "/nonexistent/cert.pem" }, "tls.cert_file"},
+		{"redis without an address", func(c *Config) { c.State.Type = "redis" }, "state.url"},
+		{"unknown state", func(c *Config) { c.State.Type = "etcd" }, "state.type"},
 		{"self-signed and files", func(c *Config) { c.TLS.SelfSigned, c.TLS.CertFile, c.TLS.KeyFile = true, "a", "b" },
 			"tls.self_signed"},
 		{"debug level", func(c *Config) { c.Log.Level, c.Log.Format = "debug", "json" }, ""},
@@ -418,8 +420,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 60 {
-		t.Errorf("len(Keys()) = %d, want 60 leaf settings", got)
+	if got := len(Keys()); got != 62 {
+		t.Errorf("len(Keys()) = %d, want 62 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

@@ -66,6 +66,7 @@ func (c Config) Validate() error {
 	c.SignInLog.validate(&ps)
 	c.SignIn.validate(&ps)
 	c.TLS.validate(&ps)
+	c.State.validate(&ps)
 	c.Lockout.validate(&ps)
 	c.validateIPProtection(&ps)
 	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
@@ -274,4 +275,29 @@ func (t TLS) validate(ps *problems) {
 			ps.add(f.key, "cannot be read: %v", err)
 		}
 	}
+}
+
+func (s State) validate(ps *problems) {
+	switch s.Type {
+	case "local":
+		if s.URL != "" {
+			ps.add("state.url", "is only used with state.type redis")
+		}
+	case "redis":
+		u, err := url.Parse(s.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			ps.add("state.url", "must be redis://host:port/db or rediss://host:port/db with state.type redis, got %q", redactURL(s.URL))
+		}
+	default:
+		ps.add("state.type", "must be local or redis, got %q", s.Type)
+	}
+}
+
+// redactURL hides a URL's password in messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
