@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/events"
 	"github.com/portcullis-idp/portcullis/internal/geo"
@@ -84,12 +86,12 @@ func NewGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashp
 }
 
 func newGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashpool.Pool, bus *events.Bus, src IPSources, logger *slog.Logger) (*guard.Guard, error) {
-	return newGuardShared(ctx, cfg, s, false, pool, bus, src, logger)
+	return newGuardShared(ctx, cfg, s, false, pool, bus, src, logger, nil)
 }
 
 // newGuardShared is newGuard for a store shared with other instances or not.
 func newGuardShared(ctx context.Context, cfg config.Config, s guard.Store, shared bool, pool *hashpool.Pool, bus *events.Bus,
-	src IPSources, logger *slog.Logger) (*guard.Guard, error) {
+	src IPSources, logger *slog.Logger, reg prometheus.Registerer) (*guard.Guard, error) {
 	trusted, err := config.ParsePrefixes(cfg.Lockout.TrustedLocations)
 	if err != nil {
 		return nil, fmt.Errorf("lockout.trusted_locations: %w", err)
@@ -105,7 +107,8 @@ func newGuardShared(ctx context.Context, cfg config.Config, s guard.Store, share
 		TrustedLocations: trusted, UnknownNameSlots: cfg.Lockout.UnknownNameSlots, Events: bus,
 		// SQLite serves one process: this one makes every change but offline
 		// CLI unlocks, which the cache lets through within a second.
-		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg), Logger: logger, Shared: shared}
+		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg), Logger: logger, Shared: shared,
+		SharedUnavailable: cfg.State.OnUnavailable, Metrics: reg}
 	if src.Feeds != nil {
 		gc.Feeds = src.Feeds
 	}

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -100,5 +104,90 @@ func TestTwoInstancesShareLockout(t *testing.T) {
 	}
 	if r := b.token(passwordForm("bob@contoso.test", alicePassword), "X-Forwarded-For", "198.51.100.9"); r.status != http.StatusOK {
 		t.Fatalf("the second instance after the unlock on the first: %s", r.raw)
+	}
+}
+
+// privateRedis runs a redis-server of the test's own on a free port, so it
+// can be stopped and started without disturbing other tests.
+type privateRedis struct {
+	t    *testing.T
+	port string
+	cmd  *exec.Cmd
+}
+
+func startPrivateRedis(t *testing.T, port string) *privateRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed (CI=true: .ci/run installs it)")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	if port == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ = net.SplitHostPort(ln.Addr().String())
+		ln.Close()
+	}
+	r := &privateRedis{t: t, port: port, cmd: exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no")}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.stop)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer rdb.Close()
+	for range 200 { // until it accepts connections (a process starting, not a race)
+		if rdb.Ping(context.Background()).Err() == nil {
+			return r
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("redis-server on port %s did not start", port)
+	return nil
+}
+
+func (r *privateRedis) stop() {
+	if r.cmd.Process != nil && r.cmd.ProcessState == nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}
+}
+
+// TestRedisOutage: with Redis stopped, an unfamiliar source is refused
+// with AADSTS90055 and Retry-After (fail closed), a familiar network still
+// signs in against a local budget, and everything recovers when Redis is
+// back, without a restart.
+func TestRedisOutage(t *testing.T) {
+	r := startPrivateRedis(t, "")
+	ts := startServer(t, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.State = config.State{Type: "redis", URL: "redis://127.0.0.1:" + r.port + "/0", OnUnavailable: "default"}
+	})
+	signIn := func(from string) response {
+		return ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", from)
+	}
+	if res := signIn("198.51.100.7"); res.status != http.StatusOK {
+		t.Fatalf("sign-in with Redis up: %s", res.raw)
+	}
+	r.stop()
+	res := signIn("203.0.113.5")
+	if res.status != http.StatusTooManyRequests || res.errorCode() != 90055 || res.header.Get("Retry-After") == "" {
+		t.Fatalf("an unfamiliar source with Redis down: %d %s", res.status, res.raw)
+	}
+	if res := signIn("198.51.100.8"); res.status != http.StatusOK {
+		t.Fatalf("a familiar network with Redis down: %s", res.raw)
+	}
+	m := metrics(t, ts)
+	if !strings.Contains(m, `portcullis_shared_state_unavailable_total{outcome="refused"} 1`) ||
+		!strings.Contains(m, `portcullis_shared_state_unavailable_total{outcome="local"} 1`) {
+		t.Fatalf("outage metrics:\n%s", m)
+	}
+	startPrivateRedis(t, r.port)
+	if res := signIn("203.0.113.5"); res.status != http.StatusOK {
+		t.Fatalf("an unfamiliar source after Redis came back: %s", res.raw)
 	}
 }

@@ -150,6 +150,10 @@ func (t TLS) Enabled() bool { return t.CertFile != "" || t.SelfSigned }
 type State struct {
 	Type string `koanf:"type" yaml:"type"` // local or redis
 	URL  string `koanf:"url" yaml:"url"`   // redis://[user:password@]host:6379/0 (rediss:// for TLS)
+	// OnUnavailable is what happens while Redis cannot be reached: default
+	// (unfamiliar sources refused with a throttling error, familiar ones
+	// on a local budget at half the threshold), fail_closed or local.
+	OnUnavailable string `koanf:"on_unavailable" yaml:"on_unavailable"`
 }
 
 // Log configures the process logger.
@@ -181,7 +185,7 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
 			StreamFileMaxMiB: 100, StreamFileKeep: 5},
-		State: State{Type: "local"},
+		State: State{Type: "local", OnUnavailable: "default"},
 		SignIn: SignIn{SessionLifetime: 24 * time.Hour, PersistentSessionLifetime: 90 * 24 * time.Hour,
 			DeviceCookieLifetime: 365 * 24 * time.Hour},
 		Lockout:   DefaultLockout(),

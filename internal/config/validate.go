@@ -278,6 +278,11 @@ func (t TLS) validate(ps *problems) {
 }
 
 func (s State) validate(ps *problems) {
+	switch s.OnUnavailable {
+	case "default", "fail_closed", "local":
+	default:
+		ps.add("state.on_unavailable", "must be default, fail_closed or local, got %q", s.OnUnavailable)
+	}
 	switch s.Type {
 	case "local":
 		if s.URL != "" {

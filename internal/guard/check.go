@@ -123,7 +123,15 @@ func (g *Guard) checkPassword(ctx context.Context, a Attempt) (Outcome, error) {
 	if a.User != nil {
 		notBefore = a.User.LastPasswordChangeDateTime
 	}
-	if err := g.admit(ctx, src, p, mac, notBefore, &out); err != nil {
+	err = g.admit(ctx, src, p, mac, notBefore, &out)
+	if err != nil && src.shared {
+		var fallback bool
+		if src, fallback, err = g.sharedStateDown(src, p, err); fallback {
+			out = Outcome{Class: src.key.Class, Scope: src.key.Scope, Threshold: src.threshold, IP: verdict, subject: src.key.Subject}
+			err = g.admit(ctx, src, p, mac, notBefore, &out)
+		}
+	}
+	if err != nil {
 		return out, err
 	}
 	if out.Refused() && src.key.Class == ClassDeviceCookie {
@@ -196,7 +204,7 @@ func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
 // admit decides, atomically for this budget, whether the attempt may be
 // verified, and if so reserves a slot.
 func (g *Guard) admit(ctx context.Context, src source, p store.LockoutPolicy, mac string, notBefore time.Time, out *Outcome) error {
-	if g.shared {
+	if src.shared {
 		return g.admitShared(ctx, src, p, mac, notBefore, out)
 	}
 	k := src.key.String()
@@ -253,7 +261,7 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 	mu := g.lockFor(k)
 	mu.Lock()
 	defer mu.Unlock()
-	if !g.shared {
+	if !src.shared {
 		defer g.inflight.add(k, -1)
 	}
 	for range maxCASRetries {

@@ -30,6 +30,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/events"
 	"github.com/portcullis-idp/portcullis/internal/geo"
@@ -68,6 +70,12 @@ type Config struct {
 	// compare-and-swap instead of in memory, unknown names' budgets live in
 	// the store too, and nothing is cached.
 	Shared bool
+	// SharedUnavailable is what to do while the shared state cannot be
+	// reached: UnavailableDefault (""), UnavailableFailClosed or
+	// UnavailableLocal.
+	SharedUnavailable string
+	// Metrics, when set, receives the guard's counters.
+	Metrics prometheus.Registerer
 	// Feeds, Geo and Locations feed the IP verdict; all may be empty.
 	Feeds     FeedSource
 	Geo       geo.Locator
@@ -97,6 +105,13 @@ type Guard struct {
 	ip       ipProtection
 	keyLocks [256]sync.Mutex
 	shared   bool
+	// While the shared state is down: the policy, local budgets for the
+	// attempts it lets through, and when the outage was last logged.
+	unavailable  string
+	fallback     *unknownTable
+	outageMu     sync.Mutex
+	outageLogged time.Time
+	outages      *prometheus.CounterVec
 }
 
 // New returns a guard.
@@ -126,7 +141,14 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 		trusted: c.TrustedLocations, unknown: newUnknownTable(max(c.UnknownNameSlots, 1024)), events: c.Events,
 		now: now, dummy: dummy, macKey: macKey, inflight: inflight{n: map[string]int{}},
 		policies: policyCache{entries: map[string]cachedPolicy{}}, cache: newReadCache(c.CacheTTL),
-		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}, logger: c.Logger, shared: c.Shared}
+		ip: ipProtection{feeds: c.Feeds, geo: c.Geo, configLoc: c.Locations}, logger: c.Logger, shared: c.Shared,
+		unavailable: c.SharedUnavailable, fallback: newUnknownTable(max(c.UnknownNameSlots, 1024)),
+		outages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portcullis_shared_state_unavailable_total",
+			Help: "Sign-in attempts met while the shared lockout state (Redis) was unreachable, by what was done: " +
+				"refused (throttled) or local (judged against a local budget)."}, []string{"outcome"})}
+	if c.Metrics != nil {
+		c.Metrics.MustRegister(g.outages)
+	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
 	}

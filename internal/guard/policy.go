@@ -111,6 +111,9 @@ type source struct {
 	key       store.BudgetKey
 	threshold int
 	backend   budgetBackend
+	// shared: the backend is shared with other instances, so slots are
+	// reserved in it (see shared.go) rather than in memory.
+	shared bool
 	// lastSuccess is the user's last recorded success from this network,
 	// when classify looked it up.
 	lastSuccess time.Time
@@ -132,7 +135,7 @@ type budgetBackend interface {
 // correct password within the policy's days; nothing the client sends
 // unsigned makes a source familiar.
 func (g *Guard) classify(ctx context.Context, a Attempt, p store.LockoutPolicy) (source, error) {
-	src := source{key: store.BudgetKey{TenantID: a.TenantID, Class: ClassUnfamiliar}, threshold: p.Threshold}
+	src := source{key: store.BudgetKey{TenantID: a.TenantID, Class: ClassUnfamiliar}, threshold: p.Threshold, shared: g.shared}
 	if a.User == nil {
 		src.key.Subject, src.backend = g.unknownSubject(a.TenantID, a.LoginKey), g.unknown
 		if g.shared {

@@ -62,7 +62,7 @@ func (g *Guard) admitShared(ctx context.Context, src source, p store.LockoutPoli
 // release returns an admitted attempt's slot unused (the hash could not
 // run).
 func (g *Guard) release(ctx context.Context, src source, p store.LockoutPolicy, out *Outcome) {
-	if !g.shared {
+	if !src.shared {
 		g.inflight.add(src.key.String(), -1)
 		return
 	}
@@ -99,4 +99,59 @@ func dropReservation(st *store.BudgetState, id string, now time.Time) bool {
 
 func dropExpiredReservations(st *store.BudgetState, now time.Time) bool {
 	return dropReservation(st, "", now)
+}
+
+// What a guard in shared mode does while its shared state cannot be reached
+// (Config.SharedUnavailable).
+const (
+	// UnavailableDefault refuses unfamiliar sources (fail closed: an
+	// attacker gains nothing from the outage) and lets familiar ones (a
+	// familiar network, a trusted location, a device cookie) go on against
+	// a local budget with half the threshold.
+	UnavailableDefault = "default"
+	// UnavailableFailClosed refuses every attempt until the state is back.
+	UnavailableFailClosed = "fail_closed"
+	// UnavailableLocal lets every attempt go on against local budgets
+	// (half the threshold): availability over a shared limit.
+	UnavailableLocal = "local"
+)
+
+// ErrStateUnavailable: the shared lockout state could not be reached and
+// the attempt was refused rather than judged without it.
+var ErrStateUnavailable = errors.New("the shared lockout state is unavailable")
+
+// IsStateUnavailable reports whether err is ErrStateUnavailable.
+func IsStateUnavailable(err error) bool { return errors.Is(err, ErrStateUnavailable) }
+
+// sharedStateDown decides an attempt whose shared budget could not be
+// read or written: a local source to judge it against instead (fallback
+// true), or ErrStateUnavailable. Each outage is logged, at most every 10 s.
+func (g *Guard) sharedStateDown(src source, p store.LockoutPolicy, cause error) (source, bool, error) {
+	if errors.Is(cause, store.ErrConflict) {
+		return src, false, cause // contention, not an outage
+	}
+	local := g.unavailable == UnavailableLocal ||
+		(g.unavailable != UnavailableFailClosed && src.key.Class != ClassUnfamiliar)
+	g.noteOutage(cause, local)
+	g.outages.WithLabelValues(map[bool]string{true: "local", false: "refused"}[local]).Inc()
+	if !local {
+		return src, false, fmt.Errorf("%w: %v", ErrStateUnavailable, cause)
+	}
+	src.shared, src.backend = false, g.fallback
+	src.threshold = max(1, src.threshold/2)
+	return src, true, nil
+}
+
+// noteOutage logs the shared state's outage, rate-limited.
+func (g *Guard) noteOutage(cause error, local bool) {
+	g.outageMu.Lock()
+	defer g.outageMu.Unlock()
+	now := g.now()
+	if now.Sub(g.outageLogged) < 10*time.Second {
+		return
+	}
+	g.outageLogged = now
+	g.logger.Error("shared lockout state unavailable: unfamiliar sign-ins are refused with a throttling error, "+
+		"familiar ones continue against local budgets at half the threshold (state.on_unavailable)",
+		"error", cause, "this_attempt_local", local, "policy", g.unavailable)
 }

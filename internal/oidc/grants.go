@@ -150,6 +150,10 @@ func (p *Provider) guardFailure(prot *signinlog.Protection, err error) *tokenErr
 		prot.Decision = "hashPoolOverloaded"
 		return &tokenError{Code: aadsts.TenantThrottling, RetryAfter: time.Second, Cause: err}
 	}
+	if guard.IsStateUnavailable(err) {
+		prot.Decision = "sharedStateUnavailable"
+		return &tokenError{Code: aadsts.TenantThrottling, RetryAfter: 5 * time.Second, Cause: err}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		prot.Decision = "cancelled"
 		return &tokenError{Code: aadsts.Transient, Cause: err}
