@@ -39,7 +39,7 @@ var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 
 // startProcess runs `portcullis serve` on a data directory and returns its
 // base URL once it is listening.
-func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
+func startProcess(t *testing.T, dataDir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -48,6 +48,7 @@ func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
 	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB=1024", "PORTCULLIS_PASSWORDS__ARGON2__ITERATIONS=1",
 		"PORTCULLIS_LOG__LEVEL=error", "PORTCULLIS_DETECTION__REPORT_ONLY=true")
+	cmd.Env = append(cmd.Env, env...) // later entries win
 	// If this test binary dies (a timeout), the server dies with it instead
 	// of running on in the background.
 	dieWithParent(cmd)
