@@ -218,7 +218,11 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsAllow, err := config.ParsePrefixes(cfg.MetricsAllow)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_allow: %w", err)
+	}
+	mux.Handle("GET /metrics", onlyFrom(metricsAllow, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
 	mux.Handle("GET /assets/", webui.Assets())
 	if cfg.SignIn.LogoFile != "" {
@@ -364,4 +368,19 @@ func logoURL(cfg config.Config) string {
 		return ""
 	}
 	return "/branding/logo"
+}
+
+// onlyFrom serves next to clients in allow (the address after
+// trusted_proxies) and answers everyone else 404, as if nothing were there.
+func onlyFrom(allow []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := httpx.ClientIP(r.Context())
+		for _, p := range allow {
+			if p.Contains(ip) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
 }

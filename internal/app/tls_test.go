@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-idp/portcullis/internal/app"
+	"github.com/portcullis-idp/portcullis/internal/config"
 )
 
 // TestServeTLSSelfSigned: --tls-self-signed serves HTTPS with a certificate
@@ -56,5 +57,25 @@ func TestServeTLSSelfSigned(t *testing.T) {
 	}
 	if _, err := http.Get(srv.BaseURL() + "/healthz"); err == nil {
 		t.Fatal("an untrusting client accepted the self-signed certificate")
+	}
+}
+
+// TestMetricsOnlyForOperators: /metrics answers the addresses in
+// metrics_allow (loopback by default) and is a 404 for anyone else, also
+// through a trusted proxy.
+func TestMetricsOnlyForOperators(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	get := func(from string) int {
+		req, _ := http.NewRequest("GET", ts.base+"/metrics", nil)
+		if from != "" {
+			req.Header.Set("X-Forwarded-For", from)
+		}
+		return ts.do(req).status
+	}
+	if s := get(""); s != http.StatusOK {
+		t.Fatalf("/metrics from loopback: %d", s)
+	}
+	if s := get("203.0.113.5"); s != http.StatusNotFound {
+		t.Fatalf("/metrics from the internet through the proxy: %d", s)
 	}
 }

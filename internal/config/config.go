@@ -38,6 +38,10 @@ type Config struct {
 	// memory cost afresh, so without a limit the heap of a busy server
 	// drifts far above what it keeps live; 0 = no limit.
 	MemoryLimitMiB int `koanf:"memory_limit_mib" yaml:"memory_limit_mib"`
+	// MetricsAllow lists the client addresses (IPs or CIDRs, after
+	// trusted_proxies) that may read /metrics; others get 404. The counts
+	// there (failures, locks, throttles) are for operators, not attackers.
+	MetricsAllow []string `koanf:"metrics_allow" yaml:"metrics_allow"`
 }
 
 // Passwords configures password hashing and the password policy.
@@ -185,7 +189,8 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
 			StreamFileMaxMiB: 100, StreamFileKeep: 5},
-		State: State{Type: "local", OnUnavailable: "default"},
+		State:        State{Type: "local", OnUnavailable: "default"},
+		MetricsAllow: []string{"127.0.0.0/8", "::1"},
 		SignIn: SignIn{SessionLifetime: 24 * time.Hour, PersistentSessionLifetime: 90 * 24 * time.Hour,
 			DeviceCookieLifetime: 365 * 24 * time.Hour},
 		Lockout:   DefaultLockout(),

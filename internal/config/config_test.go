@@ -420,8 +420,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 63 {
-		t.Errorf("len(Keys()) = %d, want 63 leaf settings", got)
+	if got := len(Keys()); got != 64 {
+		t.Errorf("len(Keys()) = %d, want 64 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

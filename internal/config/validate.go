@@ -72,6 +72,11 @@ func (c Config) Validate() error {
 	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
 		ps.add("memory_limit_mib", "must be 0 (no limit) or at least 64, got %d", c.MemoryLimitMiB)
 	}
+	for i, entry := range c.MetricsAllow {
+		if _, err := parseProxy(entry); err != nil {
+			ps.add("metrics_allow", "entry %d %q: %v", i, entry, err)
+		}
+	}
 	c.Log.validate(&ps)
 	if len(ps) == 0 {
 		return nil
