@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -76,6 +77,14 @@ func (db *DB) AppendAudit(ctx context.Context, rows ...store.AuditRow) error {
 		}
 		return nil
 	}
+	if db.pg {
+		times := make([]time.Time, len(rows))
+		for i, r := range rows {
+			times[i] = r.CreatedAt
+		}
+		return mapErr(db.withPartitions(ctx, "directory_audits", times, func() error { return db.inTx(ctx, insert) }),
+			"append audit record")
+	}
 	if db.relaxed {
 		return mapErr(db.syncedTx(ctx, insert), "append audit record")
 	}
@@ -117,7 +126,7 @@ func (db *DB) QueryAudits(ctx context.Context, q store.AuditQuery) ([]store.Audi
 		index = "directory_audits_target"
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT id, tenant_id, created_at, category, activity, result,
-		initiated_by, target_id, correlation_id, body FROM directory_audits INDEXED BY `+index+` WHERE `+strings.Join(where, " AND ")+
+		initiated_by, target_id, correlation_id, body FROM directory_audits `+db.indexHint(index)+` WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, mapErr(err, "query audit log")

@@ -1,5 +1,5 @@
 // Package sqlstore implements the store contracts on SQLite (the embedded
-// default). Writes go through one connection opened with BEGIN IMMEDIATE, so
+// default) and on PostgreSQL (postgres.go). On SQLite, writes go through one connection opened with BEGIN IMMEDIATE, so
 // writers queue in Go instead of failing with SQLITE_BUSY; reads use a separate
 // pool and see WAL snapshots. synchronous=FULL makes every commit durable
 // before it returns, which is what lets the sign-in log promise that a
@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,12 @@ type DB struct {
 	// was last brought up to date (signinip.go); a hint, the watermark in
 	// the database is the truth.
 	ipPending atomic.Int64
+
+	// pg: the database is PostgreSQL (postgres.go); read and write are
+	// then one pool. partitions remembers the log partitions known to
+	// exist (partitions.go).
+	pg         bool
+	partitions sync.Map
 }
 
 var _ store.Store = (*DB)(nil)
@@ -146,6 +153,9 @@ func (db *DB) migrate(ctx context.Context) error {
 // only real accounts paid would tell them apart from unknown names by
 // timing). Offline commands keep FULL.
 func (db *DB) Relax(ctx context.Context) error {
+	if db.pg { // every PostgreSQL commit is durable (synchronous_commit)
+		return nil
+	}
 	if _, err := db.write.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return fmt.Errorf("relax synchronous: %w", err)
 	}
@@ -155,13 +165,21 @@ func (db *DB) Relax(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.pg {
+		return db.write.Close()
+	}
 	db.readStmts.close()
 	db.writeStmts.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+// On PostgreSQL the transaction is SERIALIZABLE and fn may run again after
+// a serialization failure, so fn must act only through tx.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.pg {
+		return db.inTxPostgres(ctx, fn)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -193,6 +211,9 @@ func mapErr(err error, what string) error {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
 		}
+	}
+	if pgErrorCode(err) == "23505" { // unique_violation
+		return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -242,9 +263,11 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("generate secret %s: %w", name, err)
 	}
-	// INSERT OR IGNORE then read back: two processes racing agree on one value.
+	// Insert unless present, then read back: two processes racing agree on
+	// one value.
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO secrets(name, value) VALUES (?, ?)`, name, fresh); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO secrets(name, value) VALUES (?, ?)
+			ON CONFLICT(name) DO NOTHING`, name, fresh); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)

@@ -306,7 +306,7 @@ func upsertLockoutPolicy(ctx context.Context, tx *sql.Tx, tenantID string, p sto
 // than part of mapErr so existing callers keep their error behaviour.
 func foreignKeyNotFound(err error) error {
 	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || pgErrorCode(err) == "23503" {
 		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 	}
 	return err

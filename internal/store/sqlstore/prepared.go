@@ -56,6 +56,9 @@ func (p *preparedStatements) close() {
 
 // queryRow runs a cached read query that returns at most one row.
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if db.pg { // pgx caches prepared statements per connection itself
+		return db.read.QueryRowContext(ctx, q, args...)
+	}
 	s, err := db.readStmts.get(ctx, q)
 	if err != nil {
 		// database/sql offers no way to build a Row carrying an error; the
@@ -67,6 +70,9 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // query runs a cached read query.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if db.pg {
+		return db.read.QueryContext(ctx, q, args...)
+	}
 	s, err := db.readStmts.get(ctx, q)
 	if err != nil {
 		return nil, err
@@ -85,7 +91,8 @@ const (
 		WHERE tenant_id = ? AND subject = ? AND class = ? AND scope = ? AND version = ?`
 	touchNetworkSQL = `INSERT INTO user_networks(tenant_id, user_id, prefix, last_success_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT(tenant_id, user_id, prefix)
-		DO UPDATE SET last_success_at = max(last_success_at, excluded.last_success_at)`
+		DO UPDATE SET last_success_at = CASE WHEN excluded.last_success_at > user_networks.last_success_at
+			THEN excluded.last_success_at ELSE user_networks.last_success_at END`
 	insertRefreshTokenSQL = `INSERT INTO refresh_tokens(id, hash, family_id, tenant_id, user_id, client_id,
 		scopes, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -104,6 +111,9 @@ func (p *preparedStatements) prepareAll(ctx context.Context, qs ...string) error
 
 // txExec runs one of preparedWrites inside tx.
 func (db *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if db.pg {
+		return tx.ExecContext(ctx, q, args...)
+	}
 	s := db.writeStmts.prepared(q)
 	if s == nil { // not in preparedWrites: run it unprepared rather than deadlock
 		return tx.ExecContext(ctx, q, args...)

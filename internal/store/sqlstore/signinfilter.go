@@ -12,44 +12,79 @@ import (
 )
 
 // signInColumn maps a filterable property to its SQL: an indexed column, or
-// a path into the record's JSON for the rest. The map is the only source of
-// SQL text; values always travel as parameters.
+// a path into the record's JSON for the rest (jsonColumn, per database).
+// The maps are the only source of SQL text; values always travel as
+// parameters.
 var signInColumn = map[string]string{
-	"createdDateTime":          "created_at",
-	"userPrincipalName":        "upn",
-	"userId":                   "user_id",
-	"appId":                    "app_id",
-	"ipAddress":                "ip_address",
-	"correlationId":            "correlation_id",
-	"status/errorCode":         "error_code",
-	"userDisplayName":          "json_extract(CAST(body AS TEXT), '$.userDisplayName')",
-	"appDisplayName":           "json_extract(CAST(body AS TEXT), '$.appDisplayName')",
-	"clientAppUsed":            "json_extract(CAST(body AS TEXT), '$.clientAppUsed')",
-	"location/countryOrRegion": "json_extract(CAST(body AS TEXT), '$.location.countryOrRegion')",
-	"location/city":            "json_extract(CAST(body AS TEXT), '$.location.city')",
-	"conditionalAccessStatus":  "json_extract(CAST(body AS TEXT), '$.conditionalAccessStatus')",
-	"riskLevelDuringSignIn":    "json_extract(CAST(body AS TEXT), '$.riskLevelDuringSignIn')",
-	"isInteractive":            "json_extract(CAST(body AS TEXT), '$.isInteractive')",
+	"createdDateTime":   "created_at",
+	"userPrincipalName": "upn",
+	"userId":            "user_id",
+	"appId":             "app_id",
+	"ipAddress":         "ip_address",
+	"correlationId":     "correlation_id",
+	"status/errorCode":  "error_code",
+}
+
+// signInJSONPath is where the other filterable properties sit in a
+// record's JSON body.
+var signInJSONPath = map[string][]string{
+	"userDisplayName":          {"userDisplayName"},
+	"appDisplayName":           {"appDisplayName"},
+	"clientAppUsed":            {"clientAppUsed"},
+	"location/countryOrRegion": {"location", "countryOrRegion"},
+	"location/city":            {"location", "city"},
+	"conditionalAccessStatus":  {"conditionalAccessStatus"},
+	"riskLevelDuringSignIn":    {"riskLevelDuringSignIn"},
+	"isInteractive":            {"isInteractive"},
+}
+
+// jsonColumn is the SQL reading path from the body: SQLite's json_extract
+// gives booleans as 1 and 0, and the PostgreSQL expression does the same,
+// so a Boolean filter compares with boolInt on both.
+func (db *DB) jsonColumn(path []string, boolean bool) string {
+	if !db.pg {
+		return "json_extract(CAST(body AS TEXT), '$." + strings.Join(path, ".") + "')"
+	}
+	expr := "(convert_from(body, 'UTF8')::jsonb #>> '{" + strings.Join(path, ",") + "}')"
+	if boolean {
+		return "(" + expr + "::boolean)::int"
+	}
+	return expr
+}
+
+// filterColumn is the SQL for a filterable property and whether it reads
+// the JSON body.
+func (db *DB) filterColumn(field string) (col string, isJSON bool, err error) {
+	if col, ok := signInColumn[field]; ok {
+		return col, false, nil
+	}
+	if path, ok := signInJSONPath[field]; ok {
+		return db.jsonColumn(path, field == "isInteractive"), true, nil
+	}
+	return "", false, fmt.Errorf("sign-in filter: no column for %q", field)
 }
 
 var sqlOps = map[odata.Op]string{odata.Eq: "=", odata.Ne: "<>", odata.Ge: ">=", odata.Le: "<="}
 
 // whereSQL translates a parsed filter into a parameterised condition.
-func whereSQL(e odata.Expr, args *[]any) (string, error) {
+func (db *DB) whereSQL(e odata.Expr, args *[]any) (string, error) {
 	switch n := e.(type) {
 	case *odata.Compare:
-		col, ok := signInColumn[n.Field]
-		if !ok {
-			return "", fmt.Errorf("sign-in filter: no column for %q", n.Field)
+		col, _, err := db.filterColumn(n.Field)
+		if err != nil {
+			return "", err
 		}
 		*args = append(*args, sqlValue(n.Value))
 		return col + " " + sqlOps[n.Op] + " ?", nil
 	case *odata.StartsWith:
-		col, ok := signInColumn[n.Field]
-		if !ok {
-			return "", fmt.Errorf("sign-in filter: no column for %q", n.Field)
+		col, isJSON, err := db.filterColumn(n.Field)
+		if err != nil {
+			return "", err
 		}
-		if !strings.HasPrefix(col, "json_extract") {
+		if db.pg {
+			return startsWithPostgres(col, isJSON, n.Prefix, args), nil
+		}
+		if !isJSON {
 			// A range the column's index can serve: every string with the
 			// prefix sorts between it and it followed by 0xFF, a byte that
 			// never occurs in UTF-8.
@@ -59,22 +94,22 @@ func whereSQL(e odata.Expr, args *[]any) (string, error) {
 		*args = append(*args, len([]rune(n.Prefix)), n.Prefix)
 		return "substr(" + col + ", 1, ?) = ?", nil
 	case *odata.And:
-		return binarySQL(n.Left, n.Right, "AND", args)
+		return db.binarySQL(n.Left, n.Right, "AND", args)
 	case *odata.Or:
-		return binarySQL(n.Left, n.Right, "OR", args)
+		return db.binarySQL(n.Left, n.Right, "OR", args)
 	case *odata.Not:
-		inner, err := whereSQL(n.X, args)
+		inner, err := db.whereSQL(n.X, args)
 		return "NOT (" + inner + ")", err
 	}
 	return "", fmt.Errorf("sign-in filter: unknown node %T", e)
 }
 
-func binarySQL(l, r odata.Expr, op string, args *[]any) (string, error) {
-	left, err := whereSQL(l, args)
+func (db *DB) binarySQL(l, r odata.Expr, op string, args *[]any) (string, error) {
+	left, err := db.whereSQL(l, args)
 	if err != nil {
 		return "", err
 	}
-	right, err := whereSQL(r, args)
+	right, err := db.whereSQL(r, args)
 	if err != nil {
 		return "", err
 	}
@@ -104,14 +139,25 @@ func sqlValue(v odata.Value) any {
 // top, joined by "and") walks that user's index; any other walks the time
 // index, which also carries the correlation ID. Address filters have their
 // own route (signinip.go).
-func signInIndex(e odata.Expr) string {
+//
+// PostgreSQL's planner keeps exact enough statistics (ANALYZE samples whole
+// tables, and autovacuum runs it), so there the choice is left to it.
+func (db *DB) signInIndex(e odata.Expr) string {
 	switch field, _ := userEquality(e); field {
 	case "userPrincipalName":
-		return "INDEXED BY signins_upn_time"
+		return db.indexHint("signins_upn_time")
 	case "userId":
-		return "INDEXED BY signins_user_time"
+		return db.indexHint("signins_user_time")
 	}
-	return "INDEXED BY signins_tenant_time"
+	return db.indexHint("signins_tenant_time")
+}
+
+// indexHint is SQLite's "INDEXED BY index", or nothing on PostgreSQL.
+func (db *DB) indexHint(index string) string {
+	if db.pg {
+		return ""
+	}
+	return "INDEXED BY " + index
 }
 
 // userEquality finds "userPrincipalName eq" or "userId eq" among the
@@ -138,13 +184,13 @@ func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.Si
 	if limit <= 0 {
 		limit = 100
 	}
-	if bucket, cond, ipArgs, ok := ipAccess(f.Where); ok {
+	if bucket, cond, ipArgs, ok := ipAccess(f.Where); ok && !db.pg {
 		return db.findSignInsByIP(ctx, f, bucket, cond, ipArgs, limit)
 	}
 	args := []any{f.TenantID}
 	conds := []string{"tenant_id = ?"}
 	if f.Where != nil {
-		w, err := whereSQL(f.Where, &args)
+		w, err := db.whereSQL(f.Where, &args)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +205,7 @@ func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.Si
 		args = append(args, ts(f.After.CreatedAt), f.After.ID)
 	}
 	args = append(args, limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+signInColumns+` FROM signins `+signInIndex(f.Where)+
+	rows, err := db.read.QueryContext(ctx, `SELECT `+signInColumns+` FROM signins `+db.signInIndex(f.Where)+
 		` WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY created_at `+dir+`, id `+dir+` LIMIT ?`, args...)
 	if err != nil {
@@ -179,27 +225,27 @@ func (db *DB) FindSignIns(ctx context.Context, f store.SignInFilter) ([]store.Si
 
 // CountSignIns implements store.SignInSearch.
 func (db *DB) CountSignIns(ctx context.Context, tenantID string, where odata.Expr) (int64, error) {
-	if bucket, cond, ipArgs, ok := ipAccess(where); ok {
+	if bucket, cond, ipArgs, ok := ipAccess(where); ok && !db.pg {
 		return db.countSignInsByIP(ctx, tenantID, where, bucket, cond, ipArgs)
 	}
 	args := []any{tenantID}
 	cond := "tenant_id = ?"
 	if where != nil {
-		w, err := whereSQL(where, &args)
+		w, err := db.whereSQL(where, &args)
 		if err != nil {
 			return 0, err
 		}
 		cond += " AND " + w
 	}
 	var n int64
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM signins `+signInIndex(where)+` WHERE `+cond, args...).Scan(&n)
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM signins `+db.signInIndex(where)+` WHERE `+cond, args...).Scan(&n)
 	return n, mapErr(err, "count sign-ins")
 }
 
 // PruneSignIns implements store.SignInSearch.
 func (db *DB) PruneSignIns(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error) {
 	n, err := db.prune(ctx, "signins", tenantID, cutoff, limit)
-	if err != nil {
+	if err != nil || db.pg {
 		return n, err
 	}
 	// The address index's entries of records no longer in the log: in each
@@ -228,6 +274,9 @@ func (db *DB) PruneAudits(ctx context.Context, tenantID string, cutoff time.Time
 // before cutoff, at most limit of them, through the (tenant_id, created_at)
 // index, in one short transaction.
 func (db *DB) prune(ctx context.Context, table, tenantID string, cutoff time.Time, limit int) (int, error) {
+	if db.pg {
+		return db.prunePostgres(ctx, table, tenantID, cutoff, limit)
+	}
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// The newest row always stays: SQLite gives a new row the largest

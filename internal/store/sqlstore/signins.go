@@ -14,6 +14,9 @@ func (db *DB) AppendSignIns(ctx context.Context, rows []store.SignInRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	if db.pg {
+		return mapErr(db.copySignIns(ctx, rows), "append sign-ins")
+	}
 	insert := func(tx *sql.Tx) error {
 		if err := insertSignIns(ctx, tx, rows); err != nil {
 			return err
