@@ -41,6 +41,15 @@ var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 // base URL once it is listening.
 func startProcess(t *testing.T, dataDir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, wait := launchProcess(t, dataDir, env...)
+	return cmd, wait()
+}
+
+// launchProcess starts `portcullis serve` and returns a function that
+// waits (in the test's goroutine) for it to listen and returns its base URL.
+// Launching several before waiting lets them start together.
+func launchProcess(t *testing.T, dataDir string, env ...string) (*exec.Cmd, func() string) {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,8 @@ func startProcess(t *testing.T, dataDir string, env ...string) (*exec.Cmd, strin
 	// of running on in the background.
 	dieWithParent(cmd)
 	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +76,22 @@ func startProcess(t *testing.T, dataDir string, env ...string) (*exec.Cmd, strin
 				found <- m[1]
 			}
 		}
+		close(found)
 	}()
-	select {
-	case base := <-found:
-		return cmd, base
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start within 60s")
+	return cmd, func() string {
+		t.Helper()
+		select {
+		case base, ok := <-found:
+			if !ok {
+				_ = cmd.Wait()
+				t.Fatalf("server exited before listening: %s", stderr.String())
+			}
+			return base
+		case <-time.After(60 * time.Second):
+			t.Fatal("server did not start within 60s")
+		}
+		return ""
 	}
-	return nil, ""
 }
 
 // TestKillDashNineLosesNoAnsweredSignIn hammers a real server process with

@@ -35,6 +35,15 @@ var ErrNotInitialised = errors.New("data directory is not initialised: run `port
 // ErrAlreadyInitialised means init was run on a directory that has a tenant.
 var ErrAlreadyInitialised = errors.New("data directory is already initialised")
 
+// OpenConfiguredStore opens the store the configuration names: SQLite in
+// the data directory, or the PostgreSQL database at storage.dsn.
+func OpenConfiguredStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	if cfg.Storage.Type == "postgres" {
+		return sqlstore.OpenPostgres(ctx, cfg.Storage.DSN)
+	}
+	return OpenStore(ctx, cfg.DataDir)
+}
+
 // OpenStore opens the SQLite database of a data directory.
 func OpenStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/odata"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+	"github.com/portcullis-idp/portcullis/internal/testsvc"
 )
 
 // instance is a `portcullis serve` process.
@@ -43,60 +45,116 @@ func (in instance) signIn(t *testing.T, user, pw, from string) (int, string) {
 	return in.post(t, "/"+in.tenant+"/oauth2/v2.0/token", passwordForm(user, pw), "X-Forwarded-For", from)
 }
 
+// deployment is where three instances keep their storage: the processes'
+// data directories, the settings that name the storage, and a way for the
+// test to open it too.
+type deployment struct {
+	dirs []string
+	env  []string
+	open func(t *testing.T) *sqlstore.DB
+}
+
 // TestThreeProcessesShareLockout runs three `portcullis serve` processes
-// on one data directory and one Redis (state.type redis), as instances
-// behind a load balancer on one host. 600 concurrent wrong passwords for
-// one account spread over the three are verified at most threshold times;
-// the lock is enforced by all three at once; an administrator's unlock
-// through one clears it on all; the sign-in log has every attempt exactly
-// once; an address a detection blocks on one is refused by the others
-// within their 2-second poll of the block list.
+// on one SQLite data directory and one Redis (state.type redis): one host
+// only, as during a rolling restart where old and new processes overlap
+// (several instances proper need PostgreSQL: config validate says so).
+// See threeInstances.
 func TestThreeProcessesShareLockout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three real processes")
 	}
-	redis := redisURL(t)
 	dir := t.TempDir()
+	threeInstances(t, deployment{dirs: []string{dir, dir, dir}, open: func(t *testing.T) *sqlstore.DB {
+		db, err := app.OpenStore(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}})
+}
+
+// TestThreeInstancesOnPostgres is the same with storage on PostgreSQL and
+// a data directory of each instance's own, as instances on three machines
+// would have: nothing is shared but the database and Redis.
+func TestThreeInstancesOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs three real processes")
+	}
+	dsn := testsvc.Postgres(t)
+	threeInstances(t, deployment{
+		dirs: []string{t.TempDir(), t.TempDir(), t.TempDir()},
+		env:  []string{"PORTCULLIS_STORAGE__TYPE=postgres", "PORTCULLIS_STORAGE__DSN=" + dsn, "PORTCULLIS_INSTANCES=3"},
+		open: func(t *testing.T) *sqlstore.DB {
+			db, err := sqlstore.OpenPostgres(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		},
+	})
+}
+
+// threeInstances starts three instances together on empty storage (exactly
+// one must initialise it). Then 600 concurrent wrong passwords for one
+// account spread over the three are verified at most threshold times; the
+// lock is enforced by all three at once; an administrator's unlock through
+// one clears it on all; the sign-in log has every attempt exactly once; an
+// address a detection blocks on one is refused by the others within their
+// 2-second poll of the block list.
+func threeInstances(t *testing.T, d deployment) {
+	redis := redisURL(t)
 	ctx := context.Background()
-	cfg := fastConfig(t)
-	cfg.DataDir = dir
-	db, err := app.OpenStore(ctx, dir)
+	env := append([]string{"PORTCULLIS_STATE__TYPE=redis", "PORTCULLIS_STATE__URL=" + redis, "PORTCULLIS_TRUSTED_PROXIES=127.0.0.1",
+		"PORTCULLIS_LOCKOUT__THRESHOLD=3", "PORTCULLIS_DETECTION__REPORT_ONLY=false", "PORTCULLIS_DETECTION__SPRAY_ACCOUNTS=3",
+		"PORTCULLIS_PASSWORDS__HASH_QUEUE=600"}, d.env...)
+	var waits []func() string
+	for _, dir := range d.dirs {
+		_, wait := launchProcess(t, dir, env...)
+		waits = append(waits, wait)
+	}
+	db := d.open(t)
+	defer db.Close()
+	var insts []instance
+	for _, wait := range waits {
+		insts = append(insts, instance{base: wait()})
+	}
+	tenants, err := db.ListTenants(ctx)
+	if err != nil || len(tenants) != 1 {
+		t.Fatalf("three instances starting together made %d tenants (%v), want 1", len(tenants), err)
+	}
+	tenant := tenants[0]
+	for i := range insts {
+		insts[i].tenant = tenant.ID
+	}
+	users := app.DirectoryService(db, fastConfig(t))
+	admin, err := users.FindUser(ctx, tenant, "admin@"+tenant.Domains[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := app.Initialise(ctx, db, cfg, app.InitOptions{Domain: "contoso.test", AdminPassword: adminPassword})
-	if err != nil {
+	if _, err := users.SetPassword(ctx, admin, adminPassword, false); err != nil {
 		t.Fatal(err)
 	}
-	bob, err := app.DirectoryService(db, cfg).AddUser(ctx, res.Tenant, directory.NewUser{UserPrincipalName: "bob@contoso.test",
+	bobUPN := "bob@" + tenant.Domains[0]
+	bob, err := users.AddUser(ctx, tenant, directory.NewUser{UserPrincipalName: bobUPN,
 		DisplayName: "Bob", Password: alicePassword, AccountEnabled: true})
 	if err != nil {
 		t.Fatal(err)
-	}
-	db.Close()
-	env := []string{"PORTCULLIS_STATE__TYPE=redis", "PORTCULLIS_STATE__URL=" + redis, "PORTCULLIS_TRUSTED_PROXIES=127.0.0.1",
-		"PORTCULLIS_LOCKOUT__THRESHOLD=3", "PORTCULLIS_DETECTION__REPORT_ONLY=false", "PORTCULLIS_DETECTION__SPRAY_ACCOUNTS=3",
-		"PORTCULLIS_PASSWORDS__HASH_QUEUE=600"}
-	var insts []instance
-	for range 3 {
-		_, base := startProcess(t, dir, env...)
-		insts = append(insts, instance{base: base, tenant: res.Tenant.ID})
 	}
 
 	var wg sync.WaitGroup
 	for i := range 600 {
 		wg.Go(func() {
-			insts[i%3].signIn(t, "bob@contoso.test", fmt.Sprint("guess-", i), fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256+1))
+			insts[i%3].signIn(t, bobUPN, fmt.Sprint("guess-", i), fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256+1))
 		})
 	}
 	wg.Wait()
 	for i, in := range insts {
-		if code, body := in.signIn(t, "bob@contoso.test", alicePassword, "198.51.100.9"); code != http.StatusBadRequest ||
+		if code, body := in.signIn(t, bobUPN, alicePassword, "198.51.100.9"); code != http.StatusBadRequest ||
 			!strings.Contains(body, "AADSTS50053") {
 			t.Fatalf("instance %d during the lock: %d %s", i, code, body)
 		}
 	}
-	records := bobRecords(t, dir, res.Tenant.ID, bob.ID)
+	records := bobRecords(t, db, tenant.ID, bob.ID)
 	verified, ids := 0, map[string]bool{}
 	for _, r := range records {
 		ids[r.ID] = true
@@ -108,30 +166,29 @@ func TestThreeProcessesShareLockout(t *testing.T) {
 		t.Fatalf("%d records (%d distinct; want 603: 600 attempts and 3 checks), %d verified (want 1 to 3)", len(records), len(ids), verified)
 	}
 
-	_, tokBody := insts[0].post(t, "/"+res.Tenant.ID+"/oauth2/v2.0/token", passwordForm("admin@contoso.test", adminPassword))
+	_, tokBody := insts[0].post(t, "/"+tenant.ID+"/oauth2/v2.0/token", passwordForm(admin.UserPrincipalName, adminPassword))
 	var token struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal([]byte(tokBody), &token); err != nil || token.AccessToken == "" {
 		t.Fatalf("admin sign-in: %s", tokBody)
 	}
-	tok := token.AccessToken
 	req, _ := http.NewRequest("POST", insts[0].base+"/v1.0/portcullis/users/"+bob.ID+"/lockout/unlock", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+token.AccessToken)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("unlock through the first instance: %v %v", resp, err)
 	}
-	if code, body := insts[2].signIn(t, "bob@contoso.test", alicePassword, "198.51.100.9"); code != http.StatusOK {
+	if code, body := insts[2].signIn(t, bobUPN, alicePassword, "198.51.100.9"); code != http.StatusOK {
 		t.Fatalf("the third instance after the unlock on the first: %d %s", code, body)
 	}
 
 	// A spray from one address, seen by the first instance only.
 	for _, name := range []string{"x1", "x2", "x3", "x4"} {
-		insts[0].signIn(t, name+"@contoso.test", "Winter2026!", "192.0.2.66")
+		insts[0].signIn(t, name+"@"+tenant.Domains[0], "Winter2026!", "192.0.2.66")
 	}
 	deadline := time.Now().Add(5 * time.Second) // the others poll the block list every 2 s
 	for {
-		code, body := insts[1].signIn(t, "bob@contoso.test", alicePassword, "192.0.2.66")
+		code, body := insts[1].signIn(t, bobUPN, alicePassword, "192.0.2.66")
 		if code == http.StatusBadRequest && strings.Contains(body, "AADSTS50053") {
 			break
 		}
@@ -142,13 +199,8 @@ func TestThreeProcessesShareLockout(t *testing.T) {
 	}
 }
 
-func bobRecords(t *testing.T, dir, tenantID, userID string) []signinlog.Record {
+func bobRecords(t *testing.T, db *sqlstore.DB, tenantID, userID string) []signinlog.Record {
 	t.Helper()
-	db, err := app.OpenStore(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	where, err := odata.Parse("userId eq '"+userID+"'", store.SignInSchema)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/httpx"
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/signinlog"
+	"github.com/portcullis-idp/portcullis/internal/store"
 	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
 	"github.com/portcullis-idp/portcullis/internal/webui"
 )
@@ -78,7 +79,7 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
 	}
-	db, err := OpenStore(ctx, cfg.DataDir)
+	db, err := OpenConfiguredStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -95,15 +96,8 @@ func Start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.L
 }
 
 func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, logger *slog.Logger) error {
-	tenant, err := SingleTenant(ctx, s.db)
-	if errors.Is(err, ErrNotInitialised) {
-		res, ierr := Initialise(ctx, s.db, cfg, InitOptions{Domain: DefaultDomain})
-		if ierr != nil {
-			return fmt.Errorf("initialise %s: %w", cfg.DataDir, ierr)
-		}
-		printInit(out, cfg.DataDir, res)
-		tenant = res.Tenant
-	} else if err != nil {
+	tenant, err := s.tenantOrInitialise(ctx, cfg, out)
+	if err != nil {
 		return err
 	}
 	proxies, err := config.ParseTrustedProxies(cfg.TrustedProxies)
@@ -274,8 +268,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(err, stateErr, s.db.Close())
 }
 
-func printInit(out io.Writer, dataDir string, res InitResult) {
-	fmt.Fprintf(out, "Initialised a new Portcullis directory in %s\n", dataDir)
+// tenantOrInitialise returns the tenant, first initialising an empty
+// directory. Instances starting together on one empty database take turns
+// (Exclusive), so exactly one initialises it and the others find its
+// tenant.
+func (s *Server) tenantOrInitialise(ctx context.Context, cfg config.Config, out io.Writer) (store.Tenant, error) {
+	var tenant store.Tenant
+	err := s.db.Exclusive(ctx, "initialise", func() error {
+		var err error
+		tenant, err = SingleTenant(ctx, s.db)
+		if !errors.Is(err, ErrNotInitialised) {
+			return err
+		}
+		res, err := Initialise(ctx, s.db, cfg, InitOptions{Domain: DefaultDomain})
+		if err != nil {
+			return fmt.Errorf("initialise %s: %w", storageName(cfg), err)
+		}
+		printInit(out, storageName(cfg), res)
+		tenant = res.Tenant
+		return nil
+	})
+	return tenant, err
+}
+
+// storageName says where the directory lives, for messages.
+func storageName(cfg config.Config) string {
+	if cfg.Storage.Type == "postgres" {
+		return "the PostgreSQL database"
+	}
+	return cfg.DataDir
+}
+
+func printInit(out io.Writer, where string, res InitResult) {
+	fmt.Fprintf(out, "Initialised a new Portcullis directory in %s\n", where)
 	fmt.Fprintf(out, "  Tenant:         %s (id %s)\n", res.Tenant.Domains[0], res.Tenant.ID)
 	fmt.Fprintf(out, "  Administrator:  %s\n", res.Admin.UserPrincipalName)
 	if res.AdminPassword != "" {

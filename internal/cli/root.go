@@ -86,7 +86,7 @@ func openData(cmd *cobra.Command) (config.Config, *sqlstore.DB, error) {
 	if err != nil {
 		return cfg, nil, err
 	}
-	db, err := app.OpenStore(cmd.Context(), cfg.DataDir)
+	db, err := app.OpenConfiguredStore(cmd.Context(), cfg)
 	return cfg, db, err
 }
 

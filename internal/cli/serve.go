@@ -68,7 +68,7 @@ func newInitCmd() *cobra.Command {
 }
 
 func runInit(ctx context.Context, w io.Writer, cfg config.Config, format string, opts app.InitOptions) error {
-	db, err := app.OpenStore(ctx, cfg.DataDir)
+	db, err := app.OpenConfiguredStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

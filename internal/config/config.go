@@ -26,7 +26,12 @@ type Config struct {
 	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
 	SignIn         SignIn     `koanf:"signin" yaml:"signin"`
 	TLS            TLS        `koanf:"tls" yaml:"tls"`
+	Storage        Storage    `koanf:"storage" yaml:"storage"`
 	State          State      `koanf:"state" yaml:"state"`
+	// Instances is how many portcullis serve processes share this
+	// deployment's storage and state; validate checks that the storage and
+	// state choices keep every guarantee at that size.
+	Instances int `koanf:"instances" yaml:"instances"`
 	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
 	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
 	Locations      []Location `koanf:"locations" yaml:"locations"`
@@ -147,6 +152,16 @@ type TLS struct {
 // Enabled reports whether serve terminates TLS.
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.SelfSigned }
 
+// Storage says where the directory, sessions and logs live. "sqlite" is
+// one file in data_dir (one machine); "postgres" is a PostgreSQL database
+// several instances share.
+type Storage struct {
+	Type string `koanf:"type" yaml:"type"` // sqlite or postgres
+	// DSN is the PostgreSQL connection string (postgres://user:password@host:5432/db?sslmode=verify-full,
+	// or libpq key=value form); set it through PORTCULLIS_STORAGE_DSN to keep the password out of files.
+	DSN string `koanf:"dsn" yaml:"dsn"`
+}
+
 // State says where the state instances must share lives: lockout budgets
 // and their verification slots. "local" keeps it in the database and in
 // process memory (one instance); "redis" keeps budgets and slots in Redis
@@ -189,7 +204,9 @@ func Defaults() Config {
 		},
 		SignInLog: SignInLog{BatchSize: 512, QueueSize: 8192, RetentionDays: 30, AuditRetentionDays: 365,
 			StreamFileMaxMiB: 100, StreamFileKeep: 5},
+		Storage:      Storage{Type: "sqlite"},
 		State:        State{Type: "local", OnUnavailable: "default"},
+		Instances:    1,
 		MetricsAllow: []string{"127.0.0.0/8", "::1"},
 		SignIn: SignIn{SessionLifetime: 24 * time.Hour, PersistentSessionLifetime: 90 * 24 * time.Hour,
 			DeviceCookieLifetime: 365 * 24 * time.Hour},

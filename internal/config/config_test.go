@@ -301,6 +301,21 @@ func TestValidateSingleRules(t *testing.T) {
 		{"certificate without key", func(c *Config) { c.TLS.CertFile = "/nonexistent/cert.pem" }, "tls.cert_file"},
 		{"redis without an address", func(c *Config) { c.State.Type = "redis" }, "state.url"},
 		{"unknown state", func(c *Config) { c.State.Type = "etcd" }, "state.type"},
+		{"unknown storage", func(c *Config) { c.Storage.Type = "mysql" }, "storage.type"},
+		{"postgres without a dsn", func(c *Config) { c.Storage.Type = "postgres" }, "storage.dsn"},
+		{"postgres with a mysql url", func(c *Config) { c.Storage.Type, c.Storage.DSN = "postgres", "mysql://db/x" }, "storage.dsn"},
+		{"postgres url without a host", func(c *Config) { c.Storage.Type, c.Storage.DSN = "postgres", "postgres:///x" }, "storage.dsn"},
+		{"postgres key=value dsn", func(c *Config) { c.Storage.Type, c.Storage.DSN = "postgres", "host=db dbname=portcullis" }, ""},
+		{"dsn with sqlite", func(c *Config) { c.Storage.DSN = "postgres://db/x" }, "storage.dsn"},
+		{"zero instances", func(c *Config) { c.Instances = 0 }, "instances"},
+		{"three instances on sqlite and local state", func(c *Config) { c.Instances = 3 }, "storage.type,state.type"},
+		{"three instances on postgres and local state", func(c *Config) {
+			c.Instances, c.Storage.Type, c.Storage.DSN = 3, "postgres", "postgres://db/x"
+		}, "state.type"},
+		{"three instances on postgres and redis", func(c *Config) {
+			c.Instances, c.Storage.Type, c.Storage.DSN = 3, "postgres", "postgres://db/x"
+			c.State.Type, c.State.URL = "redis", "redis://cache:6379/0"
+		}, ""},
 		{"self-signed and files", func(c *Config) { c.TLS.SelfSigned, c.TLS.CertFile, c.TLS.KeyFile = true, "a", "b" },
 			"tls.self_signed"},
 		{"debug level", func(c *Config) { c.Log.Level, c.Log.Format = "debug", "json" }, ""},
@@ -420,8 +435,8 @@ func TestSchemaTagsAndEnvNames(t *testing.T) {
 		}
 	}
 	check(reflect.TypeFor[Config]())
-	if got := len(Keys()); got != 64 {
-		t.Errorf("len(Keys()) = %d, want 64 leaf settings", got)
+	if got := len(Keys()); got != 67 {
+		t.Errorf("len(Keys()) = %d, want 67 leaf settings", got)
 	}
 	if got := EnvVar("passwords.argon2.memory_kib"); got != "PORTCULLIS_PASSWORDS__ARGON2__MEMORY_KIB" {
 		t.Errorf("EnvVar = %q", got)

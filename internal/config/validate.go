@@ -66,7 +66,9 @@ func (c Config) Validate() error {
 	c.SignInLog.validate(&ps)
 	c.SignIn.validate(&ps)
 	c.TLS.validate(&ps)
+	c.Storage.validate(&ps)
 	c.State.validate(&ps)
+	c.validateInstances(&ps)
 	c.Lockout.validate(&ps)
 	c.validateIPProtection(&ps)
 	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
@@ -300,6 +302,62 @@ func (s State) validate(ps *problems) {
 		}
 	default:
 		ps.add("state.type", "must be local or redis, got %q", s.Type)
+	}
+}
+
+func (s Storage) validate(ps *problems) {
+	switch s.Type {
+	case "sqlite":
+		if s.DSN != "" {
+			ps.add("storage.dsn", "is only used with storage.type postgres (SQLite lives in data_dir)")
+		}
+	case "postgres":
+		if strings.TrimSpace(s.DSN) == "" {
+			ps.add("storage.dsn", "must name the database with storage.type postgres, e.g. postgres://portcullis@db.internal:5432/portcullis?sslmode=verify-full")
+		} else if msg := checkPostgresDSN(s.DSN); msg != "" {
+			ps.add("storage.dsn", "%s", msg)
+		}
+	default:
+		ps.add("storage.type", "must be sqlite or postgres, got %q", s.Type)
+	}
+}
+
+// checkPostgresDSN catches the mistakes a parse can see (the connection
+// itself is tried at start): a URL with the wrong scheme or no host.
+func checkPostgresDSN(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		return "" // libpq key=value form: checked when connecting
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "is not a valid URL (a password with special characters must be percent-encoded)"
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Sprintf("must start with postgres:// or postgresql://, got %s://", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Sprintf("%q names no host", u.Redacted())
+	}
+	return ""
+}
+
+// validateInstances explains the storage and state choices that cannot
+// keep the guarantees with several instances.
+func (c Config) validateInstances(ps *problems) {
+	switch {
+	case c.Instances < 1:
+		ps.add("instances", "must be at least 1, got %d", c.Instances)
+	case c.Instances == 1:
+	default:
+		if c.Storage.Type == "sqlite" {
+			ps.add("storage.type", "is sqlite, a file only processes on one machine can share, but instances is %d: "+
+				"set storage.type postgres so instances on several machines share users, sessions and the logs", c.Instances)
+		}
+		if c.State.Type == "local" {
+			ps.add("state.type", "is local, so each of the %d instances would count failed passwords and detect attacks "+
+				"on its own and an attacker spreading guesses over them would get up to %d times the lockout threshold: "+
+				"set state.type redis", c.Instances, c.Instances)
+		}
 	}
 }
 

@@ -52,6 +52,7 @@ type DB struct {
 	// exist (partitions.go).
 	pg         bool
 	partitions sync.Map
+	path       string // the SQLite database file
 }
 
 var _ store.Store = (*DB)(nil)
@@ -84,8 +85,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
-	db := &DB{write: write, read: read, readStmts: newPreparedStatements(read), writeStmts: newPreparedStatements(write)}
-	if err := db.migrate(ctx); err != nil {
+	db := &DB{path: path, write: write, read: read, readStmts: newPreparedStatements(read), writeStmts: newPreparedStatements(write)}
+	// Processes opening a new directory together migrate one at a time:
+	// goose has no lock of its own on SQLite.
+	if err := db.Exclusive(ctx, "migrate", func() error { return db.migrate(ctx) }); err != nil {
 		db.Close()
 		return nil, err
 	}
