@@ -20,24 +20,24 @@ type Config struct {
 	PublicURL string `koanf:"public_url" yaml:"public_url"`
 	// TrustedProxies lists the CIDRs or single IPs whose forwarding headers
 	// are believed. Empty means none, i.e. the TCP peer is the client.
-	TrustedProxies []string   `koanf:"trusted_proxies" yaml:"trusted_proxies"`
-	Passwords      Passwords  `koanf:"passwords" yaml:"passwords"`
-	Tokens         Tokens     `koanf:"tokens" yaml:"tokens"`
-	SignInLog      SignInLog  `koanf:"signin_log" yaml:"signin_log"`
-	SignIn         SignIn     `koanf:"signin" yaml:"signin"`
-	TLS            TLS        `koanf:"tls" yaml:"tls"`
-	Storage        Storage    `koanf:"storage" yaml:"storage"`
-	State          State      `koanf:"state" yaml:"state"`
+	TrustedProxies []string  `koanf:"trusted_proxies" yaml:"trusted_proxies"`
+	Passwords      Passwords `koanf:"passwords" yaml:"passwords"`
+	Tokens         Tokens    `koanf:"tokens" yaml:"tokens"`
+	SignInLog      SignInLog `koanf:"signin_log" yaml:"signin_log"`
+	SignIn         SignIn    `koanf:"signin" yaml:"signin"`
+	TLS            TLS       `koanf:"tls" yaml:"tls"`
+	Storage        Storage   `koanf:"storage" yaml:"storage"`
+	State          State     `koanf:"state" yaml:"state"`
 	// Instances is how many portcullis serve processes share this
 	// deployment's storage and state; validate checks that the storage and
 	// state choices keep every guarantee at that size.
-	Instances int `koanf:"instances" yaml:"instances"`
-	Lockout        Lockout    `koanf:"lockout" yaml:"lockout"`
-	Feeds          []Feed     `koanf:"feeds" yaml:"feeds"`
-	Locations      []Location `koanf:"locations" yaml:"locations"`
-	GeoIP          GeoIP      `koanf:"geoip" yaml:"geoip"`
-	Detection      Detection  `koanf:"detection" yaml:"detection"`
-	Log            Log        `koanf:"log" yaml:"log"`
+	Instances int        `koanf:"instances" yaml:"instances"`
+	Lockout   Lockout    `koanf:"lockout" yaml:"lockout"`
+	Feeds     []Feed     `koanf:"feeds" yaml:"feeds"`
+	Locations []Location `koanf:"locations" yaml:"locations"`
+	GeoIP     GeoIP      `koanf:"geoip" yaml:"geoip"`
+	Detection Detection  `koanf:"detection" yaml:"detection"`
+	Log       Log        `koanf:"log" yaml:"log"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit (GOMEMLIMIT, when
 	// that variable is not set). Every argon2id hash allocates its whole
 	// memory cost afresh, so without a limit the heap of a busy server
