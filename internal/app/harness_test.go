@@ -56,7 +56,7 @@ func startServer(t testing.TB, mutate func(*config.Config)) *testServer {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	db, err := app.OpenStore(ctx, cfg.DataDir)
+	db, err := app.OpenConfiguredStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

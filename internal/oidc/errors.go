@@ -74,6 +74,12 @@ func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, e *to
 		status = aadsts.MustLookup(e.Code).HTTPStatus
 	}
 	noStore(w)
+	if e.RetryAfter == 0 && e.Code == aadsts.Transient {
+		// A store that cannot be reached (a database restart, a failover)
+		// is usually back within seconds: tell clients when to retry
+		// rather than leave each to guess.
+		e.RetryAfter = 5 * time.Second
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Round(time.Second)/time.Second)))
 	}

@@ -153,6 +153,15 @@ func (db *DB) DropPartitionsBefore(ctx context.Context, table string, cutoff tim
 	return dropped, nil
 }
 
+// Partitions lists table's monthly partitions by name, oldest first
+// (operators and tests; nothing on SQLite).
+func (db *DB) Partitions(ctx context.Context, table string) ([]string, error) {
+	if !db.pg {
+		return nil, nil
+	}
+	return db.partitionsOf(ctx, table)
+}
+
 // partitionsOf lists table's partitions in the current schema whose names
 // follow partitionFor's pattern; anything else an operator attached is
 // left alone.

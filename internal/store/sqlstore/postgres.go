@@ -45,6 +45,11 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres dsn: %w", err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		// Without a bound, a database host that drops packets holds every
+		// sign-in for the kernel's TCP timeout (minutes) instead of failing.
+		cfg.ConnectTimeout = 5 * time.Second
+	}
 	pool := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	pool.SetMaxOpenConns(pgMaxConns)
 	pool.SetMaxIdleConns(pgMaxConns)
