@@ -29,6 +29,8 @@ type Env struct {
 	Sizes Sizes
 	Smoke bool
 	Log   io.Writer
+	// Postgres and Redis: the scaleout scenario's servers.
+	Postgres, Redis string
 }
 
 func (e *Env) logf(format string, args ...any) {
@@ -42,6 +44,7 @@ var scenarios = map[string]scenarioFunc{
 	ScenarioRefusals: runRefusals,
 	ScenarioAttack:   runAttack,
 	ScenarioMemory:   runMemory,
+	ScenarioScaleout: runScaleout,
 }
 
 // Run builds portcullis, runs the selected scenarios, writes results.json and
@@ -54,7 +57,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	e := &Env{Tmp: tmp, Sizes: SizesFor(opts.Smoke), Smoke: opts.Smoke, Log: w}
+	e := &Env{Tmp: tmp, Sizes: SizesFor(opts.Smoke), Smoke: opts.Smoke, Log: w, Postgres: opts.Postgres, Redis: opts.Redis}
 	if opts.MemoryNames > 0 {
 		e.Sizes.MemoryNames = opts.MemoryNames
 	}

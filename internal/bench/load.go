@@ -37,7 +37,8 @@ type Request struct {
 // or slow the server answers, up to what Concurrency connections can carry.
 type Load struct {
 	Name        string
-	Addr        string // 127.0.0.1:PORT
+	Addr        string   // 127.0.0.1:PORT
+	Addrs       []string // several instances: worker w uses Addrs[w mod len], as a load balancer spreading connections would
 	Path        string
 	Concurrency int
 	MaxRequests int64
@@ -87,7 +88,10 @@ func (l Load) Run(ctx context.Context) *Stats {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range workers {
-		wk := &worker{load: &l, rng: rand.New(rand.NewPCG(seed, uint64(w))), status: map[int]int64{}, codes: map[string]int64{}}
+		wk := &worker{load: &l, addr: l.Addr, rng: rand.New(rand.NewPCG(seed, uint64(w))), status: map[int]int64{}, codes: map[string]int64{}}
+		if len(l.Addrs) > 0 {
+			wk.addr = l.Addrs[w%len(l.Addrs)]
+		}
 		workers[w] = wk
 		wg.Go(func() {
 			defer wk.close()
@@ -142,6 +146,7 @@ func seedOf(name string) uint64 {
 // worker owns one connection and its own tallies (merged at the end).
 type worker struct {
 	load      *Load
+	addr      string
 	rng       *rand.Rand
 	conn      net.Conn
 	br        *bufio.Reader
@@ -155,14 +160,14 @@ type worker struct {
 
 func (w *worker) do(r Request) {
 	if w.conn == nil {
-		c, err := net.DialTimeout("tcp", w.load.Addr, requestTimeout)
+		c, err := net.DialTimeout("tcp", w.addr, requestTimeout)
 		if err != nil {
 			w.errors++
 			return
 		}
 		w.conn, w.br = c, bufio.NewReaderSize(c, 8<<10)
 	}
-	w.wbuf = appendRequest(w.wbuf[:0], w.load.Addr, w.load.Path, r)
+	w.wbuf = appendRequest(w.wbuf[:0], w.addr, w.load.Path, r)
 	begin := time.Now()
 	_ = w.conn.SetDeadline(begin.Add(requestTimeout))
 	if _, err := w.conn.Write(w.wbuf); err != nil {

@@ -24,7 +24,11 @@ const (
 
 var allScenarios = []string{ScenarioHash, ScenarioRefusals, ScenarioAttack, ScenarioMemory}
 
-// AllScenarios returns every scenario name, in run order.
+// optionalScenarios run only when named: they need servers the default
+// run does not (PostgreSQL and Redis).
+var optionalScenarios = []string{ScenarioScaleout}
+
+// AllScenarios returns every default scenario name, in run order.
 func AllScenarios() []string { return slices.Clone(allScenarios) }
 
 // Options configure one harness run.
@@ -34,6 +38,8 @@ type Options struct {
 	Out       string
 	// MemoryNames overrides the memory scenario's name count (0 = default).
 	MemoryNames int64
+	// Postgres and Redis are the servers the scaleout scenario uses.
+	Postgres, Redis string
 }
 
 // Sizes are the bounded request counts and time limits of a run.
@@ -74,10 +80,13 @@ func SizesFor(smoke bool) Sizes {
 func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("portcullis-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+
+		strings.Join(allScenarios, ", ")+" (the default set), and "+strings.Join(optionalScenarios, ", ")+" (needs -postgres and -redis)")
 	smoke := fs.Bool("smoke", false, "tiny sizes and 1-2 s limits: checks the harness, not the targets")
 	out := fs.String("out", "bench-results", "directory for results.json and results.md")
 	names := fs.Int64("memory-names", 0, "distinct unknown names for the memory scenario (0 = the default: 1,000,000, or 2,000 with -smoke)")
+	pg := fs.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the scaleout scenario (a schema per run, dropped after)")
+	rd := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis for the scaleout scenario")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
@@ -85,6 +94,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	if err == nil && *names > 0 {
 		opts.MemoryNames = *names
 	}
+	opts.Postgres, opts.Redis = *pg, *rd
 	if err != nil {
 		fmt.Fprintln(stderr, "portcullis-bench:", err)
 		fs.Usage()
@@ -102,8 +112,8 @@ func buildOptions(scen string, smoke bool, out string, rest []string) (Options, 
 		if s == "" {
 			continue
 		}
-		if !slices.Contains(allScenarios, s) {
-			return Options{}, fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
+		if !slices.Contains(allScenarios, s) && !slices.Contains(optionalScenarios, s) {
+			return Options{}, fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(append(AllScenarios(), optionalScenarios...), ", "))
 		}
 		if !slices.Contains(opts.Scenarios, s) {
 			opts.Scenarios = append(opts.Scenarios, s)

@@ -50,8 +50,14 @@ func childEnv(extra ...string) []string {
 
 // portcullis runs one offline CLI command to completion.
 func (e *Env) portcullis(ctx context.Context, args ...string) error {
+	return e.portcullisEnv(ctx, nil, args...)
+}
+
+// portcullisEnv is portcullis with settings in the environment (the
+// storage of a scale-out run).
+func (e *Env) portcullisEnv(ctx context.Context, env []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, e.Bin, args...)
-	cmd.Env = childEnv()
+	cmd.Env = childEnv(env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("portcullis %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -62,12 +68,19 @@ func (e *Env) portcullis(ctx context.Context, args ...string) error {
 // newDataDir initialises a fresh directory for tenant bench.test and imports
 // `users` users (user0..userN-1) sharing the precomputed hash of UserPassword.
 func (e *Env) newDataDir(ctx context.Context, name string, users int) (string, error) {
+	return e.newDirectory(ctx, name, users)
+}
+
+// newDirectory is newDataDir with settings in the environment: with
+// storage.type postgres the directory lives in the database and the data
+// directory is left nearly empty.
+func (e *Env) newDirectory(ctx context.Context, name string, users int, env ...string) (string, error) {
 	dir := filepath.Join(e.Tmp, name)
 	pwFile := filepath.Join(e.Tmp, name+"-admin-password")
 	if err := os.WriteFile(pwFile, []byte(adminPassword+"\n"), 0o600); err != nil {
 		return "", err
 	}
-	if err := e.portcullis(ctx, "init", "--data", dir, "--domain", Domain, "--admin-password-file", pwFile); err != nil {
+	if err := e.portcullisEnv(ctx, env, "init", "--data", dir, "--domain", Domain, "--admin-password-file", pwFile); err != nil {
 		return "", err
 	}
 	if users == 0 {
@@ -84,7 +97,7 @@ func (e *Env) newDataDir(ctx context.Context, name string, users int) (string, e
 	if err := os.WriteFile(csvFile, buf.Bytes(), 0o600); err != nil {
 		return "", err
 	}
-	return dir, e.portcullis(ctx, "users", "import", "--data", dir, csvFile)
+	return dir, e.portcullisEnv(ctx, env, "users", "import", "--data", dir, csvFile)
 }
 
 func userName(i int) string { return "user" + strconv.Itoa(i) + "@" + Domain }
