@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-idp/portcullis/internal/bench"
+	"github.com/portcullis-idp/portcullis/internal/testsvc"
 )
 
 // TestSmoke runs the whole harness with tiny sizes: it builds portcullis,
@@ -51,5 +52,34 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s/%s: no throughput: %+v", s.Name, name, l)
 			}
 		}
+	}
+}
+
+// TestSmokeScaleout runs the scaleout scenario with tiny sizes against the
+// test PostgreSQL and Redis, and checks that the shared log was complete.
+func TestSmokeScaleout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds portcullis and runs real servers")
+	}
+	dsn := testsvc.PostgresServer(t)
+	redisURL := testsvc.Redis(t)
+	var log strings.Builder
+	res, err := bench.Run(t.Context(), bench.Options{Scenarios: []string{bench.ScenarioScaleout}, Smoke: true,
+		Out: t.TempDir(), Postgres: dsn, Redis: redisURL}, &log)
+	if err != nil {
+		t.Fatalf("harness failed: %v\n%s", err, log.String())
+	}
+	s := res.Scenarios[0]
+	complete := 0
+	for _, m := range s.Metrics {
+		if strings.Contains(m.Name, "sign-in log complete") {
+			if m.Value != 1 {
+				t.Errorf("%s = %v", m.Name, m.Value)
+			}
+			complete++
+		}
+	}
+	if s.Error != "" || complete != 2 || len(s.Loads) != 4 {
+		t.Fatalf("scaleout: error %q, %d completeness checks, %d loads\n%s", s.Error, complete, len(s.Loads), log.String())
 	}
 }

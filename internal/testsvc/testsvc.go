@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 // DefaultPostgres is the test PostgreSQL unless PORTCULLIS_TEST_POSTGRES
@@ -69,6 +70,30 @@ func Postgres(t testing.TB) string {
 		}
 	})
 	return WithSearchPath(dsn, schema)
+}
+
+// DefaultRedis is the test Redis unless PORTCULLIS_TEST_REDIS names another.
+const DefaultRedis = "redis://127.0.0.1:6379/0"
+
+// Redis is the test Redis's URL, after checking that it answers PING.
+func Redis(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("PORTCULLIS_TEST_REDIS")
+	if u == "" {
+		u = DefaultRedis
+	}
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("PORTCULLIS_TEST_REDIS: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		unavailable(t, "Redis at "+redact(u), err)
+	}
+	return u
 }
 
 // WithSearchPath adds search_path=schema to a URL-form DSN.
