@@ -26,7 +26,7 @@ import (
 // redisURL is the test Redis (skips without one; CI=true fails instead).
 func redisURL(t *testing.T) string {
 	t.Helper()
-	url := os.Getenv("PORTCULLIS_TEST_REDIS")
+	url := os.Getenv("TEST_REDIS_URL")
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"
 	}

@@ -1,6 +1,8 @@
 // Package testsvc gives integration tests the real services they run
 // against. A test asking for a service that is not there is skipped on a
 // developer's machine and fails under CI=true, where .ci/run provides it.
+// TEST_POSTGRES_DSN and TEST_REDIS_URL name other servers than the
+// defaults (not PORTCULLIS_*: the server rejects unknown keys there).
 package testsvc
 
 import (
@@ -17,14 +19,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultPostgres is the test PostgreSQL unless PORTCULLIS_TEST_POSTGRES
+// DefaultPostgres is the test PostgreSQL unless TEST_POSTGRES_DSN
 // names another.
 const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // PostgresServer is the test server's DSN, after checking that it answers.
 func PostgresServer(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("PORTCULLIS_TEST_POSTGRES")
+	dsn := os.Getenv("TEST_POSTGRES_DSN")
 	if dsn == "" {
 		dsn = DefaultPostgres
 	}
@@ -72,19 +74,19 @@ func Postgres(t testing.TB) string {
 	return WithSearchPath(dsn, schema)
 }
 
-// DefaultRedis is the test Redis unless PORTCULLIS_TEST_REDIS names another.
+// DefaultRedis is the test Redis unless TEST_REDIS_URL names another.
 const DefaultRedis = "redis://127.0.0.1:6379/0"
 
 // Redis is the test Redis's URL, after checking that it answers PING.
 func Redis(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("PORTCULLIS_TEST_REDIS")
+	u := os.Getenv("TEST_REDIS_URL")
 	if u == "" {
 		u = DefaultRedis
 	}
 	opts, err := redis.ParseURL(u)
 	if err != nil {
-		t.Fatalf("PORTCULLIS_TEST_REDIS: %v", err)
+		t.Fatalf("TEST_REDIS_URL: %v", err)
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()

@@ -15,12 +15,12 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/store/storetest"
 )
 
-// testRedis connects to the Redis the machine runs (PORTCULLIS_TEST_REDIS,
+// testRedis connects to the Redis the machine runs (TEST_REDIS_URL,
 // default redis://127.0.0.1:6379/0). Without one the test is skipped, and
 // fails under CI=true, where .ci/run provides it.
 func testRedis(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	url := os.Getenv("PORTCULLIS_TEST_REDIS")
+	url := os.Getenv("TEST_REDIS_URL")
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"
 	}
