@@ -86,11 +86,11 @@ func NewGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashp
 }
 
 func newGuard(ctx context.Context, cfg config.Config, s guard.Store, pool *hashpool.Pool, bus *events.Bus, src IPSources, logger *slog.Logger) (*guard.Guard, error) {
-	return newGuardShared(ctx, cfg, s, false, pool, bus, src, logger, nil)
+	return newGuardShared(ctx, cfg, guardState{store: s}, pool, bus, src, logger, nil)
 }
 
 // newGuardShared is newGuard for a store shared with other instances or not.
-func newGuardShared(ctx context.Context, cfg config.Config, s guard.Store, shared bool, pool *hashpool.Pool, bus *events.Bus,
+func newGuardShared(ctx context.Context, cfg config.Config, state guardState, pool *hashpool.Pool, bus *events.Bus,
 	src IPSources, logger *slog.Logger, reg prometheus.Registerer) (*guard.Guard, error) {
 	trusted, err := config.ParsePrefixes(cfg.Lockout.TrustedLocations)
 	if err != nil {
@@ -103,12 +103,12 @@ func newGuardShared(ctx context.Context, cfg config.Config, s guard.Store, share
 	if pool == nil {
 		pool = hashpool.New(1, 1, cfg.Passwords.HashQueueTimeout, nil)
 	}
-	gc := guard.Config{Store: s, Pool: pool, Params: HashParams(cfg), DefaultPolicy: LockoutDefaults(cfg),
+	gc := guard.Config{Store: state.store, Pool: pool, Params: HashParams(cfg), DefaultPolicy: LockoutDefaults(cfg),
 		TrustedLocations: trusted, UnknownNameSlots: cfg.Lockout.UnknownNameSlots, Events: bus,
 		// SQLite serves one process: this one makes every change but offline
 		// CLI unlocks, which the cache lets through within a second.
-		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg), Logger: logger, Shared: shared,
-		SharedUnavailable: cfg.State.OnUnavailable, Metrics: reg}
+		CacheTTL: time.Second, Locations: locations, Detection: DetectionPolicy(cfg), Logger: logger, Shared: state.shared,
+		SharedUnavailable: cfg.State.OnUnavailable, Metrics: reg, DetectionWindows: state.detect}
 	if src.Feeds != nil {
 		gc.Feeds = src.Feeds
 	}

@@ -154,7 +154,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 		return nil, err
 	}
 	s.closeState = state.close
-	g, err := newGuardShared(ctx, cfg, state.store, state.shared, pool, s.events, src, logger, reg)
+	g, err := newGuardShared(ctx, cfg, state, pool, s.events, src, logger, reg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -43,6 +45,7 @@ func (s sharedBudgets) ListBudgets(ctx context.Context, tenantID, subject string
 type guardState struct {
 	store  guard.Store
 	shared bool
+	detect store.DetectionWindows // nil for local state
 	ping   func(context.Context) error
 	close  func() error
 }
@@ -69,8 +72,21 @@ func openGuardState(ctx context.Context, cfg config.Config, db *sqlstore.DB) (gu
 		rdb.Close()
 		return guardState{}, fmt.Errorf("state.type redis: cannot reach %s: %w", opts.Addr, err)
 	}
+	// Detection windows are keyed by address, not by tenant: a namespace
+	// kept in the database keeps deployments that share one Redis apart,
+	// while the instances of one deployment (one database) share it.
+	ns, err := db.Secret(ctx, "redis-namespace", func() ([]byte, error) {
+		b := make([]byte, 6)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		rdb.Close()
+		return guardState{}, err
+	}
 	return guardState{store: sharedBudgets{DB: db, budgets: redisstore.NewBudgets(rdb, redisKeyPrefix)}, shared: true,
-		ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, close: rdb.Close}, nil
+		detect: redisstore.NewDetection(rdb, redisKeyPrefix+string(ns)+":"),
+		ping:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, close: rdb.Close}, nil
 }
 
 // redisLog drops the client library's own log lines (one per failed dial):

@@ -192,7 +192,7 @@ func (g *Guard) observe(ctx context.Context, a Attempt, out Outcome) {
 	if subject == "" { // refused before classification (policy or store error)
 		return
 	}
-	dets := g.ip.detect.observe(a.ClientIP, subject, a.LoginKey, a.User == nil, !out.Correct, g.now())
+	dets := g.ip.detect.observe(ctx, a.ClientIP, subject, a.LoginKey, a.User == nil, !out.Correct, g.now())
 	if len(dets) > 0 {
 		if err := g.recordDetections(ctx, dets); err != nil {
 			// The sign-in itself is unaffected; the next trip retries.

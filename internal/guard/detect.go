@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // DetectionPolicy configures automatic blocking (see config.Detection).
@@ -49,7 +52,12 @@ const (
 // TrackedSources (about 500 bytes each for a single address) and
 // maxTrackedAccounts; the least recently seen sources are forgotten first.
 type detector struct {
-	p       DetectionPolicy
+	p DetectionPolicy
+	// shared, when set, keeps the windows where every instance counts
+	// (Redis); the in-process windows then serve only while it cannot be
+	// reached.
+	shared  store.DetectionWindows
+	onError func(error)
 	seed    maphash.Seed
 	mu      sync.Mutex
 	sources map[netip.Prefix]*sourceStats
@@ -98,20 +106,22 @@ func (d *detector) bucketOf(now time.Time) int64 {
 }
 
 // observe records one attempt from ip and returns the rules it tripped.
-func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed bool, now time.Time) []detection {
+func (d *detector) observe(ctx context.Context, ip netip.Addr, subject, name string, unknown, failed bool, now time.Time) []detection {
 	if d == nil || !ip.IsValid() || d.p.Window <= 0 {
 		return nil
 	}
-	ip = ip.Unmap().WithZone("")
-	netBits := 64
-	if ip.Is4() {
-		netBits = 24
+	if d.shared != nil {
+		dets, err := d.observeShared(ctx, ip, subject, name, unknown, failed, now)
+		if err == nil {
+			return dets
+		}
+		if d.onError != nil {
+			d.onError(err)
+		}
+		// Counted here until the shared windows answer again: detection
+		// goes on per instance rather than stopping.
 	}
-	network, _ := ip.Prefix(netBits)
-	scopes := [2]struct {
-		prefix netip.Prefix
-		mult   int
-	}{{netip.PrefixFrom(ip, ip.BitLen()), 1}, {network, max(d.p.PrefixMultiplier, 1)}}
+	scopes := d.scopesOf(ip)
 	subjectHash := maphash.String(d.seed, subject)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -127,6 +137,56 @@ func (d *detector) observe(ip netip.Addr, subject, name string, unknown, failed 
 		}
 	}
 	return out
+}
+
+// scopesOf are the address itself and its network (/24, /64), the
+// network's thresholds multiplied by PrefixMultiplier.
+func (d *detector) scopesOf(ip netip.Addr) [2]scope {
+	ip = ip.Unmap().WithZone("")
+	netBits := 64
+	if ip.Is4() {
+		netBits = 24
+	}
+	network, _ := ip.Prefix(netBits)
+	return [2]scope{{netip.PrefixFrom(ip, ip.BitLen()), 1}, {network, max(d.p.PrefixMultiplier, 1)}}
+}
+
+type scope struct {
+	prefix netip.Prefix
+	mult   int
+}
+
+// observeShared counts the attempt in the shared windows and judges their
+// totals; of the instances seeing a rule trip, the one that claims the
+// scope records the block.
+func (d *detector) observeShared(ctx context.Context, ip netip.Addr, subject, name string, unknown, failed bool, now time.Time) ([]detection, error) {
+	var out []detection
+	// The subject as it is (a user ID, or a keyed hash of an unknown
+	// name): every instance must name an account alike, which this
+	// process's maphash seed would not.
+	for _, sc := range d.scopesOf(ip) {
+		c, err := d.shared.ObserveAttempt(ctx, store.DetectionObservation{Scope: sc.prefix.String(), Subject: subject,
+			Name: name, Unknown: unknown, Failed: failed, Epoch: d.bucketOf(now), Buckets: detectBuckets, Now: now,
+			Window: d.p.Window, Limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*sc.mult + 1})
+		if err != nil {
+			return nil, err
+		}
+		if !failed {
+			continue
+		}
+		det, ok := d.judge(c, sc.prefix, sc.mult)
+		if !ok {
+			continue
+		}
+		claimed, err := d.shared.ClaimDetection(ctx, sc.prefix.String(), d.p.Window)
+		if err != nil {
+			return nil, err
+		}
+		if claimed {
+			out = append(out, det)
+		}
+	}
+	return out, nil
 }
 
 func (d *detector) stats(key netip.Prefix, mult int, now time.Time) *sourceStats {
@@ -227,34 +287,40 @@ func (st *sourceStats) pruneAccounts(now time.Time, window time.Duration) int {
 // evaluate checks the rules against the window's counts.
 func (d *detector) evaluate(st *sourceStats, prefix netip.Prefix, mult int, now time.Time) (detection, bool) {
 	cur := d.bucketOf(now)
-	attempts, failures, unknowns := 0, 0, 0
+	var c store.DetectionCounts
 	for _, b := range st.buckets {
 		if cur-b.epoch < detectBuckets {
-			attempts, failures, unknowns = attempts+int(b.attempts), failures+int(b.failures), unknowns+int(b.unknowns)
+			c.Attempts, c.Failures, c.UnknownFailures = c.Attempts+int(b.attempts), c.Failures+int(b.failures),
+				c.UnknownFailures+int(b.unknowns)
 		}
 	}
-	accounts, unknownNames, maxPer := 0, 0, 0
 	cutoff := now.UnixNano() - int64(d.p.Window)
 	for _, a := range st.accounts {
 		if a.last >= cutoff {
-			accounts++
-			maxPer = max(maxPer, int(a.failures))
+			c.Accounts++
+			c.MaxPerAccount = max(c.MaxPerAccount, int(a.failures))
 			if a.unknown {
-				unknownNames++
+				c.UnknownNames++
 			}
 		}
 	}
-	evidence := map[string]any{"window": d.p.Window.String(), "attempts": attempts, "failures": failures,
-		"unknownNameFailures": unknowns, "unknownNames": unknownNames, "distinctAccounts": accounts,
-		"maxFailuresPerAccount": maxPer,
-		"sampleNames":           append([]string(nil), st.samples...)}
+	c.Samples = append([]string(nil), st.samples...)
+	return d.judge(c, prefix, mult)
+}
+
+// judge applies the rules to a scope's counts, wherever they were kept.
+func (d *detector) judge(c store.DetectionCounts, prefix netip.Prefix, mult int) (detection, bool) {
+	evidence := map[string]any{"window": d.p.Window.String(), "attempts": c.Attempts, "failures": c.Failures,
+		"unknownNameFailures": c.UnknownFailures, "unknownNames": c.UnknownNames, "distinctAccounts": c.Accounts,
+		"maxFailuresPerAccount": c.MaxPerAccount, "sampleNames": c.Samples}
 	rule := ""
 	switch {
-	case accounts >= d.p.SprayAccounts*mult && maxPer <= d.p.SprayMaxPerAccount:
+	case c.Accounts >= d.p.SprayAccounts*mult && c.MaxPerAccount <= d.p.SprayMaxPerAccount:
 		rule = RuleSpray
-	case unknownNames >= d.p.StuffingUnknown*mult && attempts > 0 && float64(failures)/float64(attempts) >= d.p.StuffingFailureRatio:
+	case c.UnknownNames >= d.p.StuffingUnknown*mult && c.Attempts > 0 &&
+		float64(c.Failures)/float64(c.Attempts) >= d.p.StuffingFailureRatio:
 		rule = RuleStuffing
-	case failures >= d.p.VelocityFailures*mult:
+	case c.Failures >= d.p.VelocityFailures*mult:
 		rule = RuleVelocity
 	default:
 		return detection{}, false

@@ -74,6 +74,11 @@ type Config struct {
 	// reached: UnavailableDefault (""), UnavailableFailClosed or
 	// UnavailableLocal.
 	SharedUnavailable string
+	// DetectionWindows, when set, keeps the attack detector's counting
+	// windows where every instance counts (Redis): an attack spread over
+	// instances is counted whole. While it cannot be reached the detector
+	// counts in process.
+	DetectionWindows store.DetectionWindows
 	// Metrics, when set, receives the guard's counters.
 	Metrics prometheus.Registerer
 	// Feeds, Geo and Locations feed the IP verdict; all may be empty.
@@ -107,11 +112,12 @@ type Guard struct {
 	shared   bool
 	// While the shared state is down: the policy, local budgets for the
 	// attempts it lets through, and when the outage was last logged.
-	unavailable  string
-	fallback     *unknownTable
-	outageMu     sync.Mutex
-	outageLogged time.Time
-	outages      *prometheus.CounterVec
+	unavailable           string
+	fallback              *unknownTable
+	outageMu              sync.Mutex
+	outageLogged          time.Time
+	detectionOutageLogged time.Time
+	outages               *prometheus.CounterVec
 }
 
 // New returns a guard.
@@ -154,6 +160,8 @@ func New(ctx context.Context, c Config) (*Guard, error) {
 	}
 	if c.Detection.Window > 0 {
 		g.ip.detect = newDetector(c.Detection)
+		g.ip.detect.shared = c.DetectionWindows
+		g.ip.detect.onError = g.noteDetectionOutage
 	}
 	if err := g.reloadIP(ctx); err != nil {
 		return nil, err

@@ -178,7 +178,7 @@ func TestDetectorMemoryIsBounded(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	for i := range 5000 {
 		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		d.observe(ip, "s", "n", true, true, now)
+		d.observe(context.Background(), ip, "s", "n", true, true, now)
 	}
 	if len(d.sources) > testDetection.TrackedSources {
 		t.Fatalf("%d sources tracked, cap %d", len(d.sources), testDetection.TrackedSources)
@@ -188,7 +188,7 @@ func TestDetectorMemoryIsBounded(t *testing.T) {
 	for i := range 500 {
 		ip := netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)})
 		for n := range 300 {
-			d.observe(ip, fmt.Sprint("s", n), "n", true, true, now)
+			d.observe(context.Background(), ip, fmt.Sprint("s", n), "n", true, true, now)
 		}
 	}
 	total := 0

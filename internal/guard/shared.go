@@ -155,3 +155,17 @@ func (g *Guard) noteOutage(cause error, local bool) {
 		"familiar ones continue against local budgets at half the threshold (state.on_unavailable)",
 		"error", cause, "this_attempt_local", local, "policy", g.unavailable)
 }
+
+// noteDetectionOutage logs, at most every 10 s, that the shared detection
+// windows could not be reached and attempts are counted in process.
+func (g *Guard) noteDetectionOutage(cause error) {
+	g.outageMu.Lock()
+	defer g.outageMu.Unlock()
+	now := g.now()
+	if now.Sub(g.detectionOutageLogged) < 10*time.Second {
+		return
+	}
+	g.detectionOutageLogged = now
+	g.logger.Error("shared attack-detection windows unavailable: attempts are counted by this instance alone until they answer",
+		"error", cause)
+}

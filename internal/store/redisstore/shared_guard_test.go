@@ -95,3 +95,65 @@ func TestSharedGuardsKeepTheThreshold(t *testing.T) {
 		t.Fatalf("budgets after the attempts settled: %+v, %v (no reservation may be left)", budgets, err)
 	}
 }
+
+// TestSharedDetectionSeesTheWholeSpray: a password spray from one address
+// spread over two instances, two accounts on each. With the detection
+// windows in Redis the instances count the four accounts together and
+// exactly one block is recorded; with per-instance windows (the control)
+// each sees two accounts, under the threshold of three, and nothing is
+// blocked.
+func TestSharedDetectionSeesTheWholeSpray(t *testing.T) {
+	rdb := testRedis(t)
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			ctx := context.Background()
+			db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), sqlstore.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			prefix := "portcullis-test:" + uuid.NewString() + ":"
+			t.Cleanup(func() {
+				iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+				for iter.Next(ctx) {
+					rdb.Del(ctx, iter.Val())
+				}
+			})
+			var windows store.DetectionWindows
+			if shared {
+				windows = redisstore.NewDetection(rdb, prefix)
+			}
+			detection := guard.DetectionPolicy{Window: 10 * time.Minute, SprayAccounts: 3, SprayMaxPerAccount: 2,
+				StuffingUnknown: 100, StuffingFailureRatio: 0.9, VelocityFailures: 1000, PrefixMultiplier: 4,
+				BlockDuration: time.Hour, MaxBlockDuration: 24 * time.Hour, TrackedSources: 1000}
+			policy := store.LockoutPolicy{Threshold: 10, Duration: time.Minute, MaxDuration: time.Hour, ObservationWindow: time.Hour,
+				DeviceCookieThreshold: 2}
+			instances := make([]*guard.Guard, 2)
+			for i := range instances {
+				instances[i], err = guard.New(ctx, guard.Config{Store: withRedisBudgets{DB: db, budgets: redisstore.NewBudgets(rdb, prefix)},
+					Pool: hashpool.New(2, 100, 10*time.Second, nil), Params: password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1},
+					DefaultPolicy: policy, UnknownNameSlots: 1024, Shared: true, Detection: detection, DetectionWindows: windows})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, name := range []string{"a@contoso.test", "b@contoso.test", "c@contoso.test", "d@contoso.test"} {
+				if _, err := instances[i%2].CheckPassword(ctx, guard.Attempt{TenantID: "t", LoginKey: name, Password: "Winter2026!",
+					ClientIP: netip.MustParseAddr("192.0.2.66")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			blocks, err := db.ListIPBlocks(ctx, true, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if shared {
+				want = 1
+			}
+			if len(blocks) != want || (want == 1 && (blocks[0].Rule != guard.RuleSpray || blocks[0].Prefix != "192.0.2.66/32")) {
+				t.Fatalf("blocks after a spray over two instances: %+v, want %d spray block of 192.0.2.66/32", blocks, want)
+			}
+		})
+	}
+}
