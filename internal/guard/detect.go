@@ -160,21 +160,23 @@ type scope struct {
 // totals; of the instances seeing a rule trip, the one that claims the
 // scope records the block.
 func (d *detector) observeShared(ctx context.Context, ip netip.Addr, subject, name string, unknown, failed bool, now time.Time) ([]detection, error) {
-	var out []detection
 	// The subject as it is (a user ID, or a keyed hash of an unknown
 	// name): every instance must name an account alike, which this
 	// process's maphash seed would not.
-	for _, sc := range d.scopesOf(ip) {
-		c, err := d.shared.ObserveAttempt(ctx, store.DetectionObservation{Scope: sc.prefix.String(), Subject: subject,
-			Name: name, Unknown: unknown, Failed: failed, Epoch: d.bucketOf(now), Buckets: detectBuckets, Now: now,
-			Window: d.p.Window, Limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*sc.mult + 1})
-		if err != nil {
-			return nil, err
-		}
-		if !failed {
-			continue
-		}
-		det, ok := d.judge(c, sc.prefix, sc.mult)
+	scopes := d.scopesOf(ip)
+	obs := store.DetectionObservation{Slot: scopes[1].prefix.String(), Subject: subject, Name: name, Unknown: unknown,
+		Failed: failed, Epoch: d.bucketOf(now), Buckets: detectBuckets, Now: now, Window: d.p.Window}
+	for _, sc := range scopes {
+		obs.Scopes = append(obs.Scopes, store.DetectionScope{Prefix: sc.prefix.String(),
+			Limit: max(d.p.SprayAccounts, d.p.StuffingUnknown)*sc.mult + 1})
+	}
+	counts, err := d.shared.ObserveAttempt(ctx, obs)
+	if err != nil || !failed {
+		return nil, err
+	}
+	var out []detection
+	for i, sc := range scopes {
+		det, ok := d.judge(counts[i], sc.prefix, sc.mult)
 		if !ok {
 			continue
 		}

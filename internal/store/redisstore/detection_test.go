@@ -31,12 +31,17 @@ func TestDetectionWindowsAreShared(t *testing.T) {
 	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	obs := func(d *redisstore.Detection, subject string, unknown, failed bool, at time.Time) store.DetectionCounts {
 		t.Helper()
-		c, err := d.ObserveAttempt(ctx, store.DetectionObservation{Scope: "192.0.2.7/32", Subject: subject, Name: "name-" + subject,
-			Unknown: unknown, Failed: failed, Epoch: at.UnixNano() / int64(window/12), Buckets: 12, Now: at, Window: window, Limit: 4})
+		c, err := d.ObserveAttempt(ctx, store.DetectionObservation{Slot: "192.0.2.0/24",
+			Scopes:  []store.DetectionScope{{Prefix: "192.0.2.7/32", Limit: 4}, {Prefix: "192.0.2.0/24", Limit: 100}},
+			Subject: subject, Name: "name-" + subject, Unknown: unknown, Failed: failed,
+			Epoch: at.UnixNano() / int64(window/12), Buckets: 12, Now: at, Window: window})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
+		if len(c) != 2 || c[1].Failures != c[0].Failures || c[1].Attempts != c[0].Attempts {
+			t.Fatalf("the network's counts %+v differ from its only address's", c)
+		}
+		return c[0]
 	}
 	obs(a, "u1", false, true, start)
 	obs(b, "u1", false, true, start.Add(time.Second))
