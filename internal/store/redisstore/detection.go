@@ -15,7 +15,8 @@ import (
 // distinct accounts that failed with their failure counts, and a few sample
 // names, updated and read back by one Lua script, so instances counting
 // the same attack see its whole size. The keys of a scope share a hash tag
-// (one Redis Cluster slot) and expire two windows after its last attempt.
+// (one Redis Cluster slot); each scope is one small hash that expires a
+// window after its last attempt.
 type Detection struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -28,66 +29,85 @@ func NewDetection(rdb redis.UniversalClient, prefix string) *Detection {
 
 var _ store.DetectionWindows = (*Detection)(nil)
 
-// observeScript counts one attempt in several scopes. KEYS: four per
-// scope (bucket counters hash, accounts zset member -> last failure in ms,
-// per-account failure counts hash, samples list). ARGV: epoch, buckets,
-// member, failed, now ms, window ms, name, then one account limit per
-// scope. Returns, per scope, attempts, failures, unknown failures,
-// accounts, unknown names, max failures per account, the number of
-// samples, and the samples.
+// observeScript counts one attempt in several scopes, each one small
+// hash (Redis stores it compactly) expiring a window after its last
+// attempt: fields "b<epoch><a|f|u>" count attempts, failures and unknown
+// names' failures per bucket; "m<k|u><subject>" hold an account's last
+// failure (ms) and failure count; "s1".."s5" are sample names. KEYS: one
+// per scope. ARGV: epoch, buckets, member, failed, now ms, window ms, name,
+// then one account limit per scope. Returns, per scope: attempts,
+// failures, unknown failures, accounts, unknown names, max failures per
+// account, the number of samples, and the samples.
 var observeScript = redis.NewScript(`
 local epoch, nb = tonumber(ARGV[1]), tonumber(ARGV[2])
-local member, failed = ARGV[3], ARGV[4] == '1'
+local member, failed = 'm' .. ARGV[3], ARGV[4] == '1'
 local now, window, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local isUnknown = string.sub(member, 2, 2) == 'u'
 local out = {}
-for s = 0, #KEYS / 4 - 1 do
-  local kb, ka, kc, ks = KEYS[4*s+1], KEYS[4*s+2], KEYS[4*s+3], KEYS[4*s+4]
-  local limit = tonumber(ARGV[8+s])
-  redis.call('HINCRBY', kb, epoch .. ':a', 1)
-  if failed then
-    redis.call('HINCRBY', kb, epoch .. ':f', 1)
-    if string.sub(member, 1, 1) == 'u' then redis.call('HINCRBY', kb, epoch .. ':u', 1) end
-    local gone = redis.call('ZRANGEBYSCORE', ka, '-inf', '(' .. (now - window))
-    for _, m in ipairs(gone) do redis.call('HDEL', kc, m) end
-    redis.call('ZREMRANGEBYSCORE', ka, '-inf', '(' .. (now - window))
-    local known = redis.call('ZSCORE', ka, member)
-    if known or redis.call('ZCARD', ka) < limit then
-      if not known and redis.call('LLEN', ks) < 5 then redis.call('RPUSH', ks, name) end
-      redis.call('ZADD', ka, now, member)
-      redis.call('HINCRBY', kc, member, 1)
-    end
-  end
-  local a, f, u = 0, 0, 0
-  local all = redis.call('HGETALL', kb)
+for s, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[7 + s])
+  local a, f, u, accounts, unknown, maxper = 0, 0, 0, 0, 0, 0
+  local known, samples, stale = nil, {}, {}
+  local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
-    local e, kind = string.match(all[i], '^(%d+):(%a)$')
-    if e == nil or epoch - tonumber(e) >= nb then
-      redis.call('HDEL', kb, all[i])
-    else
-      local v = tonumber(all[i + 1])
-      if kind == 'a' then a = a + v elseif kind == 'f' then f = f + v else u = u + v end
+    local field, value = all[i], all[i + 1]
+    local kind = string.sub(field, 1, 1)
+    if kind == 'b' then
+      local e, c = string.match(field, '^b(%d+)(%a)$')
+      if e == nil or epoch - tonumber(e) >= nb then
+        table.insert(stale, field)
+      elseif c == 'a' then a = a + tonumber(value)
+      elseif c == 'f' then f = f + tonumber(value)
+      else u = u + tonumber(value) end
+    elseif kind == 'm' then
+      local last, count = string.match(value, '^(%d+):(%d+)$')
+      if last == nil or tonumber(last) < now - window then
+        table.insert(stale, field)
+      else
+        accounts = accounts + 1
+        if string.sub(field, 2, 2) == 'u' then unknown = unknown + 1 end
+        if tonumber(count) > maxper then maxper = tonumber(count) end
+        if field == member then known = tonumber(count) end
+      end
+    elseif kind == 's' then
+      table.insert(samples, value)
     end
   end
-  local members = redis.call('ZRANGEBYSCORE', ka, now - window, '+inf')
-  local unknown, maxper = 0, 0
-  for _, m in ipairs(members) do
-    if string.sub(m, 1, 1) == 'u' then unknown = unknown + 1 end
-    local c = tonumber(redis.call('HGET', kc, m) or '0')
-    if c > maxper then maxper = c end
+  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  redis.call('HINCRBY', key, 'b' .. epoch .. 'a', 1)
+  a = a + 1
+  if failed then
+    redis.call('HINCRBY', key, 'b' .. epoch .. 'f', 1)
+    f = f + 1
+    if isUnknown then
+      redis.call('HINCRBY', key, 'b' .. epoch .. 'u', 1)
+      u = u + 1
+    end
+    if known then
+      redis.call('HSET', key, member, now .. ':' .. (known + 1))
+      if known + 1 > maxper then maxper = known + 1 end
+    elseif accounts < limit then
+      redis.call('HSET', key, member, now .. ':1')
+      accounts = accounts + 1
+      if isUnknown then unknown = unknown + 1 end
+      if maxper < 1 then maxper = 1 end
+      if #samples < 5 then
+        table.insert(samples, name)
+        redis.call('HSET', key, 's' .. #samples, name)
+      end
+    end
   end
-  for _, k in ipairs({kb, ka, kc, ks}) do redis.call('PEXPIRE', k, 2 * window) end
-  local samples = redis.call('LRANGE', ks, 0, 4)
-  for _, v in ipairs({a, f, u, #members, unknown, maxper, #samples}) do table.insert(out, v) end
+  redis.call('PEXPIRE', key, window)
+  for _, v in ipairs({a, f, u, accounts, unknown, maxper, #samples}) do table.insert(out, v) end
   for _, v in ipairs(samples) do table.insert(out, v) end
 end
 return out
 `)
 
-// keys are a scope's four keys; the slot's hash tag keeps every scope of
-// one observation in one Redis Cluster slot.
-func (d *Detection) keys(slot, scope string) []string {
-	base := d.prefix + "det:{" + slot + "}:" + scope + ":"
-	return []string{base + "b", base + "a", base + "c", base + "s"}
+// key is a scope's hash; the slot's hash tag keeps every scope of one
+// observation in one Redis Cluster slot.
+func (d *Detection) key(slot, scope string) string {
+	return d.prefix + "det:{" + slot + "}:" + scope
 }
 
 // ObserveAttempt implements store.DetectionWindows: one round trip for
@@ -101,10 +121,10 @@ func (d *Detection) ObserveAttempt(ctx context.Context, o store.DetectionObserva
 	if o.Failed {
 		failed = "1"
 	}
-	keys := make([]string, 0, 4*len(o.Scopes))
+	keys := make([]string, 0, len(o.Scopes))
 	args := []any{o.Epoch, o.Buckets, member, failed, o.Now.UnixMilli(), o.Window.Milliseconds(), o.Name}
 	for _, sc := range o.Scopes {
-		keys = append(keys, d.keys(o.Slot, sc.Prefix)...)
+		keys = append(keys, d.key(o.Slot, sc.Prefix))
 		args = append(args, sc.Limit)
 	}
 	res, err := observeScript.Run(ctx, d.rdb, keys, args...).Slice()

@@ -66,6 +66,17 @@ func TestDetectionWindowsAreShared(t *testing.T) {
 	if c := obs(a, "u6", false, true, start.Add(24*time.Minute)); c.Attempts != 1 || c.Accounts != 1 || c.MaxPerAccount != 1 {
 		t.Fatalf("after the window: %+v", c)
 	}
+	// One small hash per scope, gone a window after its last attempt:
+	// a flood of addresses costs Redis memory for one window only.
+	keys, err := rdb.Keys(ctx, prefix+"det:*").Result()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys for one address and its network: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > window {
+			t.Fatalf("%s expires in %v, want within the window %v", k, ttl, window)
+		}
+	}
 	claims := 0
 	for _, d := range []*redisstore.Detection{a, b, a} {
 		ok, err := d.ClaimDetection(ctx, "192.0.2.7/32", time.Minute)
