@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 // ScenarioScaleout runs instances on PostgreSQL and Redis. It is not in
@@ -110,6 +111,10 @@ func scaleoutRun(ctx context.Context, e *Env, r *ScenarioResult, n int) error {
 				return Request{Body: passwordBody(userName(lockedUser), "wrong-password-1"), XFF: randomIPv4In10(rng), CorrelationID: randomGUID(rng)}
 			}}.Run(ctx)
 	})
+	if keys, mem, err := redisUsage(ctx, e.Redis); err == nil {
+		r.add(label+": Redis keys after the refusals (budgets, detection windows of every source)", float64(keys), "")
+		r.add(label+": Redis memory used after the refusals", float64(mem)/(1<<20), "MiB")
+	}
 	r.Loads[label+" refusals"] = refusals.Stats
 	r.add(label+": locked refusals/s (each one a sign-in record)", refusals.PerSecond, "/s")
 	r.add(label+": refusal p99", refusals.P99Ms, "ms")
@@ -217,6 +222,31 @@ func countRecords(ctx context.Context, dsn string) (int64, error) {
 	var n int64
 	err = conn.QueryRow(ctx, "SELECT count(*) FROM signins").Scan(&n)
 	return n, err
+}
+
+// redisUsage is Redis's key count and used memory (INFO memory).
+func redisUsage(ctx context.Context, rawURL string) (int64, int64, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return 0, 0, err
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	keys, err := rdb.DBSize(ctx).Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			mem, err := strconv.ParseInt(v, 10, 64)
+			return keys, mem, err
+		}
+	}
+	return keys, 0, fmt.Errorf("no used_memory in INFO")
 }
 
 func redactDSN(dsn string) string {

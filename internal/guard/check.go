@@ -285,6 +285,7 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 			st.LockoutID = uuid.NewString()
 		}
 		st.UpdatedAt = now
+		stampExpiry(&st, p)
 		version, err := src.backend.PutBudget(ctx, st)
 		if errors.Is(err, store.ErrConflict) {
 			continue

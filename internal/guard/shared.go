@@ -41,6 +41,7 @@ func (g *Guard) admitShared(ctx context.Context, src source, p store.LockoutPoli
 		case len(st.Failures)+len(st.Reservations) >= src.threshold:
 			out.Decision = DecisionLocked // every slot is taken, on some instance
 			if pruned {
+				stampExpiry(&st, p)
 				_, _ = src.backend.PutBudget(ctx, st) // tidy; a conflict means someone else did
 			}
 			return nil
@@ -48,6 +49,7 @@ func (g *Guard) admitShared(ctx context.Context, src source, p store.LockoutPoli
 		id := uuid.NewString()
 		st.Reservations = append(st.Reservations, store.Reservation{ID: id, Until: now.Add(reservationTTL)})
 		st.UpdatedAt = now
+		stampExpiry(&st, p)
 		if _, err := src.backend.PutBudget(ctx, st); errors.Is(err, store.ErrConflict) {
 			continue
 		} else if err != nil {
@@ -76,6 +78,7 @@ func (g *Guard) release(ctx context.Context, src source, p store.LockoutPolicy, 
 		if !dropReservation(&st, out.reservation, now) {
 			return
 		}
+		stampExpiry(&st, p)
 		if _, err := src.backend.PutBudget(ctx, st); !errors.Is(err, store.ErrConflict) {
 			return
 		}

@@ -43,6 +43,29 @@ func normalise(st *store.BudgetState, p store.LockoutPolicy, threshold int, now 
 	}
 }
 
+// stampExpiry sets when st stops mattering under p: a window after the
+// latest thing in it (failure, typo, slot, lock end, update), when
+// normalise would have emptied it. Shared stores forget it then.
+func stampExpiry(st *store.BudgetState, p store.LockoutPolicy) {
+	last := st.UpdatedAt
+	later := func(t time.Time) {
+		if t.After(last) {
+			last = t
+		}
+	}
+	later(st.LockedUntil)
+	for _, t := range st.Failures {
+		later(t)
+	}
+	for _, t := range st.Typos {
+		later(t.At)
+	}
+	for _, r := range st.Reservations {
+		later(r.Until)
+	}
+	st.ExpiresAt = last.Add(p.ObservationWindow)
+}
+
 // locked reports whether the budget is locked at now.
 func locked(st store.BudgetState, now time.Time) bool {
 	return !st.LockedUntil.IsZero() && now.Before(st.LockedUntil)

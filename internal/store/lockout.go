@@ -51,6 +51,11 @@ type BudgetState struct {
 	// across instances. Only shared state backends (Redis) store them; a
 	// single process keeps its slots in memory.
 	Reservations []Reservation
+	// ExpiresAt, when set, is when the state stops mattering: nothing in
+	// it counts any more and it would normalise to a fresh budget. A
+	// shared store may forget it then, so that budgets of names an attack
+	// made up do not pile up; zero keeps it. Not stored itself.
+	ExpiresAt time.Time `json:"-"`
 }
 
 // Reservation is one admitted attempt's slot, until it is settled or, if

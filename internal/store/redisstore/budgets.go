@@ -36,12 +36,19 @@ func NewBudgets(rdb redis.UniversalClient, prefix string) *Budgets {
 var _ store.Budgets = (*Budgets)(nil)
 
 // putScript stores ARGV[3] as the state of field ARGV[1] if its version is
-// still ARGV[2], and returns the new version, or -1 on a mismatch.
+// still ARGV[2], and returns the new version, or -1 on a mismatch. ARGV[4]
+// > 0 is how many milliseconds this budget still matters: the subject's
+// hash then expires when the last of its budgets stops mattering.
 var putScript = redis.NewScript(`
 local v = tonumber(redis.call('HGET', KEYS[1], 'v|' .. ARGV[1]) or '0')
 if v ~= tonumber(ARGV[2]) then return -1 end
 v = v + 1
 redis.call('HSET', KEYS[1], 'v|' .. ARGV[1], v, 's|' .. ARGV[1], ARGV[3])
+local keep = tonumber(ARGV[4])
+if keep > 0 then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+end
 return v
 `)
 
@@ -109,8 +116,12 @@ func (b *Budgets) PutBudget(ctx context.Context, st store.BudgetState) (int64, e
 	if err != nil {
 		return 0, err
 	}
+	keep := int64(0)
+	if !st.ExpiresAt.IsZero() {
+		keep = max(time.Until(st.ExpiresAt).Milliseconds(), 1000)
+	}
 	v, err := putScript.Run(ctx, b.rdb, []string{b.hashKey(st.Key.TenantID, st.Key.Subject)},
-		field(st.Key), st.Version, raw).Int64()
+		field(st.Key), st.Version, raw, keep).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("write budget to redis: %w", err)
 	}

@@ -94,6 +94,16 @@ func TestSharedGuardsKeepTheThreshold(t *testing.T) {
 	if err != nil || len(budgets) != 1 || len(budgets[0].Reservations) != 0 {
 		t.Fatalf("budgets after the attempts settled: %+v, %v (no reservation may be left)", budgets, err)
 	}
+	// The budget is forgotten when it stops mattering: a window after the
+	// lock ends (so attack-made names cannot pile up in Redis).
+	keys, err := rdb.Keys(ctx, prefix+"budget:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("budget keys: %v %v", keys, err)
+	}
+	until := time.Until(budgets[0].LockedUntil.Add(policy.ObservationWindow))
+	if ttl := rdb.PTTL(ctx, keys[0]).Val(); ttl <= 0 || ttl > until+time.Second || ttl < until-time.Minute {
+		t.Fatalf("budget key expires in %v, want about %v (lock end plus the observation window)", ttl, until)
+	}
 }
 
 // TestSharedDetectionSeesTheWholeSpray: a password spray from one address
