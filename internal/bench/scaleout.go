@@ -103,6 +103,7 @@ func scaleoutRun(ctx context.Context, e *Env, r *ScenarioResult, n int) error {
 	if err := lockAccount(ctx, servers[0]); err != nil {
 		return err
 	}
+	keys0, mem0, _ := redisUsage(ctx, e.Redis)
 	e.logf("scaleout: %s: locked-account refusals, concurrency %d, up to %s", label, sz.RefusalConc, sz.RefusalTime)
 	refusals := measured(servers, func() *Stats {
 		return Load{Name: "scaleout-locked", Addrs: addrs, Path: TokenPath, Concurrency: sz.RefusalConc,
@@ -112,8 +113,12 @@ func scaleoutRun(ctx context.Context, e *Env, r *ScenarioResult, n int) error {
 			}}.Run(ctx)
 	})
 	if keys, mem, err := redisUsage(ctx, e.Redis); err == nil {
-		r.add(label+": Redis keys after the refusals (budgets, detection windows of every source)", float64(keys), "")
-		r.add(label+": Redis memory used after the refusals", float64(mem)/(1<<20), "MiB")
+		sources := float64(refusals.Answered) // each from its own random address
+		r.add(label+": Redis keys added by the refusals (detection windows of each address and /24)", float64(keys-keys0), "")
+		r.add(label+": Redis memory added by the refusals", float64(mem-mem0)/(1<<20), "MiB")
+		if sources > 0 {
+			r.add(label+": Redis memory per attacking address", float64(mem-mem0)/sources, "B")
+		}
 	}
 	r.Loads[label+" refusals"] = refusals.Stats
 	r.add(label+": locked refusals/s (each one a sign-in record)", refusals.PerSecond, "/s")
