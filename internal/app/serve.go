@@ -57,6 +57,7 @@ type Server struct {
 	baseURL        string
 	closeState     func() error // the shared state backend's connection
 	dataDir        string
+	tenant         store.Tenant
 }
 
 // Serve runs Portcullis until ctx is cancelled. On a data directory with no
@@ -100,6 +101,7 @@ func (s *Server) start(ctx context.Context, cfg config.Config, out io.Writer, lo
 	if err != nil {
 		return err
 	}
+	s.tenant = tenant
 	proxies, err := config.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return err
@@ -229,6 +231,9 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
 		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
 		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
+	if err := s.registerAdminCenter(ctx, cfg, mux, keys, logger); err != nil {
+		return nil, err
+	}
 	mux.Handle("/", provider)
 	hsts := strings.HasPrefix(s.baseURL, "https://")
 	return httpx.SecurityHeaders(hsts, httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
@@ -314,6 +319,7 @@ func printURLs(out io.Writer, base, tenantID string) {
 	fmt.Fprintf(out, "Portcullis is listening on %s\n", base)
 	fmt.Fprintf(out, "  OpenID configuration: %s/%s/v2.0/.well-known/openid-configuration\n", base, tenantID)
 	fmt.Fprintf(out, "  Token endpoint:       %s/%s/oauth2/v2.0/token\n", base, tenantID)
+	fmt.Fprintf(out, "  Admin center:         %s/admin\n", base)
 	fmt.Fprintf(out, "  Health and metrics:   %s/healthz  %s/metrics\n", base, base)
 }
 

@@ -1,0 +1,130 @@
+package admincenter
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/aadsts"
+	"github.com/portcullis-idp/portcullis/internal/rbac"
+)
+
+// layout is what every page shows around its content.
+type layout struct {
+	Title   string
+	Section string // the navigation entry to highlight
+	Name    string // the administrator
+	UPN     string
+	CSRF    string
+	// Nav lists the sections the administrator's roles can use: the
+	// others are not shown (and the API refuses them anyway).
+	Nav []navItem
+}
+
+type navItem struct {
+	Section, Label, Href string
+}
+
+// sections are the console's pages and the permission each needs.
+var sections = []struct {
+	item navItem
+	need rbac.Permission
+}{
+	{navItem{"signins", "Sign-in logs", "/admin/signins"}, rbac.SignInsRead},
+}
+
+func (c *Center) layoutFor(v *viewer, section, title string) layout {
+	l := layout{Title: title, Section: section, Name: v.Name, UPN: v.UPN, CSRF: v.CSRF}
+	for _, s := range sections {
+		if v.can(s.need) {
+			l.Nav = append(l.Nav, s.item)
+		}
+	}
+	return l
+}
+
+// errorView is a page that could not show what was asked.
+type errorView struct {
+	layout
+	Heading, Message string
+}
+
+func (c *Center) renderError(w http.ResponseWriter, status int, heading, message string) {
+	if status < 400 {
+		status = http.StatusBadGateway
+	}
+	c.render(w, status, "error.html", errorView{layout: layout{Title: heading}, Heading: heading, Message: message})
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+var funcs = template.FuncMap{
+	// when shows a time in UTC, to the second, as the logs are kept.
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05")
+	},
+	"whenPtr": func(t *time.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	// errorName is the catalogue's name for a code ("" for success).
+	"errorName": func(code int) string {
+		if code == 0 {
+			return ""
+		}
+		if e, ok := aadsts.Lookup(aadsts.Code(code)); ok {
+			return e.Name
+		}
+		return ""
+	},
+	"errorLink": func(code int) string { return "/error?code=" + strconv.Itoa(code) },
+	"status": func(code int) string {
+		switch {
+		case code == 0:
+			return "Success"
+		case isInterrupted(code):
+			return "Interrupted"
+		}
+		return "Failure"
+	},
+	"tabs": func() []tab { return detailTabs },
+	"tabOf": func(t string) string {
+		for _, d := range detailTabs {
+			if d.ID == t {
+				return t
+			}
+		}
+		return "basic"
+	},
+	"yesNo": func(b *bool) string {
+		switch {
+		case b == nil:
+			return "not checked"
+		case *b:
+			return "yes"
+		}
+		return "no"
+	},
+}
+
+// tab is one tab of a sign-in's details, as Entra's are.
+type tab struct{ ID, Label string }
+
+var detailTabs = []tab{{"basic", "Basic info"}, {"location", "Location"}, {"device", "Device info"},
+	{"auth", "Authentication details"}, {"protection", "Protection"}}
+
+func isInterrupted(code int) bool {
+	for _, c := range interruptedCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}

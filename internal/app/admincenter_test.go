@@ -1,0 +1,107 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-idp/portcullis/internal/rbac"
+)
+
+// adminSignIn signs user in to the admin center through the hosted sign-in
+// page, starting from target, and returns the page the console lands on.
+func adminSignIn(t *testing.T, ts *testServer, b *browser, target, user, pw string) page {
+	t.Helper()
+	p := b.do("GET", ts.base+target, nil)
+	for range 5 { // /admin/x -> /admin/signin -> authorize (the sign-in page)
+		if p.status != http.StatusFound {
+			break
+		}
+		p = b.do("GET", p.location.String(), nil)
+	}
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("no sign-in page on the way to the admin center: %d %.300s", p.status, p.body)
+	}
+	p = b.submit(ts.base, p, url.Values{"username": {user}, "password": {pw}})
+	for range 5 { // -> /admin/callback -> the page first asked for
+		if p.status != http.StatusFound {
+			break
+		}
+		p = b.do("GET", p.location.String(), nil)
+	}
+	return p
+}
+
+// TestAdminCenterSignInLogs: the seed's troubleshooting path in the
+// console. A Reports Reader is sent to sign in, lands on the page first
+// asked for (the log filtered by user and error code), sees Alice's failed
+// sign-in with its failure reason, opens it, reads the request ID and the
+// protection tab, and downloads the filtered log; an administrator without
+// any role is refused by the API and told so; a tampered
+// session cookie is no session.
+func TestAdminCenterSignInLogs(t *testing.T) {
+	ts := startServer(t, nil)
+	if r := ts.token(passwordForm("alice@contoso.test", "wrong-password")); r.errorCode() != 50126 {
+		t.Fatalf("wrong password: %s", r.raw)
+	}
+	reader, _ := ts.withRole("rita", rbac.ReportsReader)
+	b := newBrowser(t, "")
+	filtered := "/admin/signins?user=alice%40contoso.test&errorCode=50126"
+	p := adminSignIn(t, ts, b, filtered, reader.UserPrincipalName, adminTestPassword)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "<h1>Sign-in logs</h1>") {
+		t.Fatalf("landing page: %d %.500s", p.status, p.body)
+	}
+	rows := strings.Count(p.body, `<a href="/admin/signins/`)
+	if rows != 1 || !strings.Contains(p.body, "alice@contoso.test") || !strings.Contains(p.body, `href="/error?code=50126"`) ||
+		!strings.Contains(p.body, "invalid username or password") {
+		t.Fatalf("filtered log shows %d rows:\n%s", rows, p.body)
+	}
+	if !strings.Contains(p.body, `value="alice@contoso.test"`) || !strings.Contains(p.body, `value="50126"`) {
+		t.Fatal("the filter form does not show the filter in use")
+	}
+	id := between(p.body, `<a href="/admin/signins/`, "?")
+	detail := b.do("GET", ts.base+"/admin/signins/"+id+"?user=alice%40contoso.test&errorCode=50126", nil)
+	if detail.status != http.StatusOK || !strings.Contains(detail.body, "Activity details: sign-in") ||
+		!strings.Contains(detail.body, id) || !strings.Contains(detail.body, "Request ID") {
+		t.Fatalf("detail: %d %.500s", detail.status, detail.body)
+	}
+	protection := b.do("GET", ts.base+"/admin/signins/"+id+"?tab=protection", nil)
+	if !strings.Contains(protection.body, "Password correct") || !strings.Contains(protection.body, "<dd>no</dd>") {
+		t.Fatalf("protection tab: %.2000s", protection.body)
+	}
+	csv := b.do("GET", ts.base+"/admin/export/signins/csv?user=alice%40contoso.test&errorCode=50126", nil)
+	if csv.status != http.StatusOK || strings.Count(strings.TrimSpace(csv.body), "\n") != 1 || !strings.Contains(csv.body, id) {
+		t.Fatalf("CSV download: %d %q", csv.status, csv.body)
+	}
+	if bad := b.do("GET", ts.base+"/admin/signins?errorCode=abc", nil); bad.status != http.StatusBadRequest ||
+		!strings.Contains(bad.body, "An error code is a number") {
+		t.Fatalf("a bad filter: %d %.300s", bad.status, bad.body)
+	}
+
+	nobody, _ := ts.withRole("nora")
+	nb := newBrowser(t, "")
+	refused := adminSignIn(t, ts, nb, "/admin/signins", nobody.UserPrincipalName, adminTestPassword)
+	if refused.status != http.StatusForbidden || strings.Contains(refused.body, "alice@contoso.test") ||
+		!strings.Contains(refused.body, `role="alert"`) || strings.Contains(refused.body, `href="/admin/signins"`+" aria-current") ||
+		!strings.Contains(refused.body, "Your roles open no part of the admin center") {
+		t.Fatalf("a user without an admin role reading the log: %d %.500s", refused.status, refused.body)
+	}
+
+	tampered := newBrowser(t, "")
+	u, _ := url.Parse(ts.base)
+	tampered.client.Jar.SetCookies(u, []*http.Cookie{{Name: "pc_admin", Value: "AAAA" + strings.Repeat("x", 80)}})
+	if p := tampered.do("GET", ts.base+"/admin/signins", nil); p.status != http.StatusFound ||
+		!strings.HasPrefix(p.location.Path, "/admin/signin") {
+		t.Fatalf("a forged session: %d %v", p.status, p.location)
+	}
+}
+
+func between(s, start, end string) string {
+	_, rest, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, end)
+	return v
+}
