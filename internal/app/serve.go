@@ -221,6 +221,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	mux.Handle("GET /metrics", onlyFrom(metricsAllow, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
 	mux.Handle("GET /assets/", webui.Assets())
+	mux.Handle("GET /favicon.ico", webui.Favicon())
 	if cfg.SignIn.LogoFile != "" {
 		logo, err := webui.Logo(cfg.SignIn.LogoFile, config.MaxLogoBytes)
 		if err != nil {

@@ -111,6 +111,17 @@ func Assets() http.Handler {
 	})
 }
 
+// Favicon serves the site icon (at /favicon.ico, where browsers ask for
+// it unprompted: a 404 there is an error in every page's console).
+func Favicon() http.Handler {
+	icon, _ := assetFiles.ReadFile("assets/favicon.svg")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		_, _ = w.Write(icon)
+	})
+}
+
 // Logo serves the image file at path (read once, at most limit bytes) for
 // the pages' logo. Only image types browsers render safely are accepted:
 // an SVG is served with a policy that forbids its scripts.

@@ -1,0 +1,90 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/portcullis-idp/portcullis/internal/config"
+	"github.com/portcullis-idp/portcullis/internal/rbac"
+)
+
+// consoleErrors collects what the page logs as errors (script errors, CSP
+// violations, failed loads) for the test to require none.
+func (c *chrome) consoleErrors() func() []string {
+	var mu sync.Mutex
+	var errs []string
+	chromedp.ListenTarget(c.ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.LevelError {
+				errs = append(errs, e.Entry.Text+" "+e.Entry.URL)
+			}
+		case *runtime.EventExceptionThrown:
+			errs = append(errs, e.ExceptionDetails.Text)
+		}
+	})
+	c.run(cdplog.Enable(), runtime.Enable())
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
+	}
+}
+
+// TestAdminCenterWithChromium walks the seed's troubleshooting path in a
+// real browser: Alice's account is locked by wrong passwords from
+// unfamiliar addresses through the token endpoint; a Cloud Application
+// Administrator opens the admin center, signs in, filters the sign-in logs
+// by Alice and error code 50053, opens the record and reads the failure
+// reason. Every page is screenshotted (go test -artifacts) and none may
+// log an error to the console.
+func TestAdminCenterWithChromium(t *testing.T) {
+	path := chromium(t)
+	ts := startServer(t, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.Lockout.Threshold = 3
+	})
+	for i := range 4 {
+		ts.token(passwordForm("alice@contoso.test", fmt.Sprint("guess-", i)), "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "203.0.113.50"); r.errorCode() != 50053 {
+		t.Fatalf("alice is not locked: %s", r.raw)
+	}
+	admin, _ := ts.withRole("carol", rbac.CloudApplicationAdministrator)
+
+	c := newChrome(t, path, "198.51.100.20")
+	errs := c.consoleErrors()
+	c.run(chromedp.Navigate(ts.base+"/admin"), chromedp.WaitVisible(`#password`))
+	c.screenshot("admin-01-sign-in")
+	c.run(chromedp.SetValue(`#username`, admin.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.filters`))
+	c.screenshot("admin-02-sign-in-logs")
+	c.run(chromedp.SetValue(`#f-user`, "alice@contoso.test"), chromedp.SetValue(`#f-code`, "50053"),
+		chromedp.Click(`form.filters button[type=submit]`), chromedp.WaitVisible(`table.log`))
+	var rows int
+	c.run(chromedp.Evaluate(`document.querySelectorAll("table.log tbody a[href^='/admin/signins/']").length`, &rows))
+	if rows == 0 {
+		t.Fatal("no 50053 sign-ins for alice in the filtered log")
+	}
+	c.screenshot("admin-03-filtered")
+	c.run(chromedp.Click(`table.log tbody a[href^='/admin/signins/']`), chromedp.WaitVisible(`section.detail`))
+	var reason string
+	c.run(chromedp.Text(`section.detail`, &reason))
+	if !strings.Contains(reason, "50053") || !strings.Contains(strings.ToLower(reason), "locked") {
+		t.Fatalf("the record's details do not say why: %q", reason)
+	}
+	c.screenshot("admin-04-record")
+	c.run(chromedp.Click(`nav.tabs a:last-child`), chromedp.WaitVisible(`section.detail dl.facts`))
+	c.screenshot("admin-05-protection")
+	if e := errs(); len(e) > 0 {
+		t.Fatalf("console errors: %q", e)
+	}
+}
