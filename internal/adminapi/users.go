@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +73,8 @@ const (
 )
 
 // listUsers pages through the tenant's users by UPN. $filter supports
-// userPrincipalName eq '...' and id eq '...'.
+// userPrincipalName eq '...', id eq '...' and
+// startswith(userPrincipalName,'...').
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := r.URL.Query()
 	top, err := parseTop(q.Get("$top"), defaultTop, maxTop)
@@ -80,7 +82,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	if f := q.Get("$filter"); f != "" {
+	f := q.Get("$filter")
+	prefix, isPrefix := parseUPNPrefix(f)
+	if f != "" && !isPrefix {
 		a.filterUsers(w, r, p, f)
 		return
 	}
@@ -93,7 +97,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
 		}
 		after = string(b)
 	}
-	users, err := a.store.ListUsers(r.Context(), p.tenantID, after, top+1)
+	users, err := a.listUsersFrom(r, p.tenantID, prefix, after, top+1)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -111,6 +115,47 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
 		out.Value = append(out.Value, toGraphUser(u))
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+var upnPrefixFilter = regexp.MustCompile(`^\s*startswith\(\s*userPrincipalName\s*,\s*'((?:[^']|'')*)'\s*\)\s*$`)
+
+// parseUPNPrefix reads startswith(userPrincipalName,'...'): the prefix,
+// lowercased as sign-in names are kept.
+func parseUPNPrefix(f string) (string, bool) {
+	m := upnPrefixFilter.FindStringSubmatch(f)
+	if m == nil {
+		return "", false
+	}
+	return strings.ToLower(strings.ReplaceAll(m[1], "''", "'")), true
+}
+
+// listUsersFrom is a page of users in sign-in name order after after, and
+// with a prefix only those whose name starts with it: every such name is
+// the prefix itself or sorts right after it.
+func (a *API) listUsersFrom(r *http.Request, tenantID, prefix, after string, limit int) ([]store.User, error) {
+	if prefix == "" {
+		return a.store.ListUsers(r.Context(), tenantID, after, limit)
+	}
+	var out []store.User
+	if after == "" {
+		if u, err := a.store.UserByLogin(r.Context(), tenantID, prefix); err == nil && u.LoginKey == prefix {
+			out = append(out, u)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		after = prefix
+	}
+	users, err := a.store.ListUsers(r.Context(), tenantID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if !strings.HasPrefix(u.LoginKey, prefix) {
+			break
+		}
+		out = append(out, u)
+	}
+	return out[:min(len(out), limit)], nil
 }
 
 func (a *API) filterUsers(w http.ResponseWriter, r *http.Request, p *principal, filter string) {

@@ -286,3 +286,39 @@ func TestAdminLockoutPolicyIfMatch(t *testing.T) {
 		t.Fatalf("%d writers with the same ETag won, want 1", won)
 	}
 }
+
+// TestListUsersByPrefix: startswith(userPrincipalName,'...') lists the
+// users whose sign-in name starts with the prefix (case-insensitively, the
+// prefix itself included), in name order, paged, and nobody else.
+func TestListUsersByPrefix(t *testing.T) {
+	ts := startServer(t, nil)
+	_, tok := ts.withRole("reader", rbac.GlobalReader)
+	for _, name := range []string{"sam", "sam.b", "samantha", "sammy", "saul"} {
+		ts.addUser(name+"@contoso.test", name, alicePassword, true)
+	}
+	list := func(query string) (names []string, next string) {
+		t.Helper()
+		r := ts.api("GET", "/v1.0/users?"+query, tok, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", query, r.status, r.raw)
+		}
+		for _, v := range r.body["value"].([]any) {
+			names = append(names, v.(map[string]any)["userPrincipalName"].(string))
+		}
+		next, _ = r.body["@odata.nextLink"].(string)
+		return names, next
+	}
+	first, next := list(url.Values{"$filter": {"startswith(userPrincipalName,'SAM')"}, "$top": {"2"}}.Encode())
+	if strings.Join(first, ",") != "sam.b@contoso.test,sam@contoso.test" || next == "" {
+		t.Fatalf("first page: %v (next %q)", first, next)
+	}
+	u, _ := url.Parse(next)
+	rest, last := list(u.RawQuery)
+	if strings.Join(rest, ",") != "samantha@contoso.test,sammy@contoso.test" || last != "" {
+		t.Fatalf("second page: %v (next %q)", rest, last)
+	}
+	exact, _ := list(url.Values{"$filter": {"startswith(userPrincipalName,'saul@contoso.test')"}}.Encode())
+	if strings.Join(exact, ",") != "saul@contoso.test" {
+		t.Fatalf("a whole name as the prefix: %v", exact)
+	}
+}
