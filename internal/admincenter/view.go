@@ -33,6 +33,7 @@ var sections = []struct {
 	need rbac.Permission
 }{
 	{navItem{"signins", "Sign-in logs", "/admin/signins"}, rbac.SignInsRead},
+	{navItem{"users", "Users", "/admin/users"}, rbac.UsersRead},
 }
 
 func (c *Center) layoutFor(v *viewer, section, title string) layout {
@@ -67,6 +68,14 @@ var funcs = template.FuncMap{
 			return ""
 		}
 		return t.UTC().Format("2006-01-02 15:04:05")
+	},
+	// clock is a lock's end as an administrator reads it at a glance.
+	"clock": func(t time.Time) string { return t.UTC().Format("15:04 UTC, 2 Jan") },
+	"className": func(class string) string {
+		if n, ok := classNames[class]; ok {
+			return "From " + n
+		}
+		return class
 	},
 	"whenPtr": func(t *time.Time) string {
 		if t == nil || t.IsZero() {
