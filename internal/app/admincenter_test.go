@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-idp/portcullis/internal/rbac"
+	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // adminSignIn signs user in to the admin center through the hosted sign-in
@@ -104,4 +105,80 @@ func between(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// csrfOf reads the page's CSRF token (every form carries the same one).
+func csrfOf(t *testing.T, body string) string {
+	t.Helper()
+	v := between(body, `name="csrf" value="`, `"`)
+	if v == "" {
+		t.Fatal("no CSRF token on the page")
+	}
+	return v
+}
+
+// TestAdminCenterUserActions: a User Administrator resets Alice's password
+// (the temporary one shown once, and it works), revokes her sessions,
+// disables and enables her, each through the API (audited as the
+// administrator); a form without the session's CSRF token does nothing; a
+// Reports Reader sees none of the buttons, and posting one anyway is
+// refused by the API.
+func TestAdminCenterUserActions(t *testing.T) {
+	ts := startServer(t, nil)
+	admin, _ := ts.withRole("uma", rbac.UserAdministrator)
+	b := newBrowser(t, "")
+	landing := adminSignIn(t, ts, b, "/admin/users/"+ts.alice.ID, admin.UserPrincipalName, adminTestPassword)
+	if landing.status != http.StatusOK || !strings.Contains(landing.body, "Alice Smith") || !strings.Contains(landing.body, "Reset password") {
+		t.Fatalf("user page: %d %.500s", landing.status, landing.body)
+	}
+	csrf := csrfOf(t, landing.body)
+	post := func(action, token string) page {
+		return b.do("POST", ts.base+"/admin/users/"+ts.alice.ID+"/"+action, url.Values{"csrf": {token}})
+	}
+	if p := post("disable", "forged"); p.status != http.StatusForbidden {
+		t.Fatalf("a form without the session's token: %d", p.status)
+	}
+	if u, _ := ts.srv.Store().GetUser(t.Context(), ts.tenant.ID, ts.alice.ID); !u.AccountEnabled {
+		t.Fatal("a forged form disabled the account")
+	}
+	reset := post("reset", csrf)
+	temp := between(reset.body, "Temporary password: <code>", "</code>")
+	if reset.status != http.StatusOK || temp == "" {
+		t.Fatalf("reset: %d %.800s", reset.status, reset.body)
+	}
+	if again := b.do("GET", ts.base+"/admin/users/"+ts.alice.ID, nil); strings.Contains(again.body, temp) {
+		t.Fatal("the temporary password is shown again")
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", temp)); r.status != http.StatusOK && r.errorCode() != 50055 {
+		t.Fatalf("the temporary password does not work: %s", r.raw)
+	}
+	for _, step := range []struct{ action, done string }{
+		{"revoke", "Every session and refresh token"}, {"disable", "The account is disabled"}, {"enable", "The account is enabled"},
+	} {
+		p := post(step.action, csrf)
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("%s: %d %.300s", step.action, p.status, p.body)
+		}
+		if shown := b.do("GET", p.location.String(), nil); !strings.Contains(shown.body, step.done) {
+			t.Fatalf("%s: the page does not say it was done: %.500s", step.action, shown.body)
+		}
+	}
+	audits, err := ts.srv.Store().QueryAudits(t.Context(), store.AuditQuery{TenantID: ts.tenant.ID, InitiatedBy: admin.ID, Limit: 20})
+	if err != nil || len(audits) < 4 {
+		t.Fatalf("the actions are not audited as the administrator: %d records, %v", len(audits), err)
+	}
+
+	reader, _ := ts.withRole("rory", rbac.ReportsReader)
+	rb := newBrowser(t, "")
+	rp := adminSignIn(t, ts, rb, "/admin/users/"+ts.alice.ID, reader.UserPrincipalName, adminTestPassword)
+	if strings.Contains(rp.body, "Reset password") || strings.Contains(rp.body, `action="/admin/users/`) &&
+		!strings.Contains(rp.body, `action="/admin/signout"`) {
+		t.Fatalf("a Reports Reader is offered actions: %.800s", rp.body)
+	}
+	if p := rb.do("POST", ts.base+"/admin/users/"+ts.alice.ID+"/disable", url.Values{"csrf": {csrfOf(t, rp.body)}}); p.status != http.StatusForbidden {
+		t.Fatalf("a Reports Reader disabling a user: %d %.300s", p.status, p.body)
+	}
+	if u, _ := ts.srv.Store().GetUser(t.Context(), ts.tenant.ID, ts.alice.ID); !u.AccountEnabled {
+		t.Fatal("the Reports Reader's post disabled the account")
+	}
 }
