@@ -102,6 +102,7 @@ func (c *Center) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/signins", c.page(c.signInsPage))
 	mux.HandleFunc("GET /admin/signins/{id}", c.page(c.signInPage))
 	mux.HandleFunc("GET /admin/export/signins/{format}", c.page(c.signInsExport))
+	mux.HandleFunc("GET /admin/audits", c.page(c.auditsPage))
 	mux.HandleFunc("GET /admin/users", c.page(c.usersPage))
 	mux.HandleFunc("GET /admin/users/{id}", c.page(c.userPage))
 	mux.HandleFunc("POST /admin/users/{id}/{action}", c.page(c.userAction))

@@ -33,6 +33,7 @@ var sections = []struct {
 	need rbac.Permission
 }{
 	{navItem{"signins", "Sign-in logs", "/admin/signins"}, rbac.SignInsRead},
+	{navItem{"audits", "Audit logs", "/admin/audits"}, rbac.AuditRead},
 	{navItem{"users", "Users", "/admin/users"}, rbac.UsersRead},
 }
 

@@ -168,6 +168,18 @@ func TestAdminCenterUserActions(t *testing.T) {
 		t.Fatalf("the actions are not audited as the administrator: %d records, %v", len(audits), err)
 	}
 
+	// The audit log page shows the administrator's changes to Alice.
+	gb := newBrowser(t, "")
+	auditPage := adminSignIn(t, ts, gb, "/admin/audits?target="+ts.alice.ID, "admin@contoso.test", adminPassword)
+	if auditPage.status != http.StatusOK || strings.Count(auditPage.body, "uma@contoso.test") < 4 ||
+		!strings.Contains(auditPage.body, `href="/admin/audits" aria-current="page"`) {
+		t.Fatalf("audit log page: %d %.1500s", auditPage.status, auditPage.body)
+	}
+	if bad := gb.do("GET", ts.base+"/admin/audits?from=yesterday", nil); bad.status != http.StatusBadRequest ||
+		!strings.Contains(bad.body, "Enter a date as YYYY-MM-DD") {
+		t.Fatalf("a bad audit filter: %d", bad.status)
+	}
+
 	reader, _ := ts.withRole("rory", rbac.ReportsReader)
 	rb := newBrowser(t, "")
 	rp := adminSignIn(t, ts, rb, "/admin/users/"+ts.alice.ID, reader.UserPrincipalName, adminTestPassword)

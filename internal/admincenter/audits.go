@@ -1,0 +1,104 @@
+package admincenter
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// audit is a Graph directoryAudit as the API answers it.
+type audit struct {
+	ID                  string `json:"id"`
+	Category            string `json:"category"`
+	CorrelationID       string `json:"correlationId"`
+	Result              string `json:"result"`
+	ResultReason        string `json:"resultReason"`
+	ActivityDisplayName string `json:"activityDisplayName"`
+	ActivityDateTime    string `json:"activityDateTime"`
+	InitiatedBy         struct {
+		User *struct {
+			UserPrincipalName string `json:"userPrincipalName"`
+			IPAddress         string `json:"ipAddress"`
+		} `json:"user"`
+		App *struct {
+			DisplayName string `json:"displayName"`
+		} `json:"app"`
+	} `json:"initiatedBy"`
+	TargetResources []struct {
+		ID                 string `json:"id"`
+		DisplayName        string `json:"displayName"`
+		Type               string `json:"type"`
+		UserPrincipalName  string `json:"userPrincipalName"`
+		ModifiedProperties []struct {
+			DisplayName string `json:"displayName"`
+			OldValue    string `json:"oldValue"`
+			NewValue    string `json:"newValue"`
+		} `json:"modifiedProperties"`
+	} `json:"targetResources"`
+}
+
+// auditFilter is the audit log page's filter form (the query string).
+type auditFilter struct{ From, To, Activity, Target string }
+
+type auditsView struct {
+	layout
+	Filter   auditFilter
+	Problems map[string]string
+	Audits   []audit
+	Error    string
+}
+
+const auditsPageSize = 100
+
+// auditsPage shows the newest audit records matching the filter.
+func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	q := r.URL.Query()
+	f := auditFilter{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
+		Activity: strings.TrimSpace(q.Get("activity")), Target: strings.TrimSpace(q.Get("target"))}
+	view := auditsView{layout: c.layoutFor(v, "audits", "Audit logs"), Filter: f, Problems: map[string]string{}}
+	var parts []string
+	for _, d := range []struct {
+		field, value, op string
+		end              bool
+	}{{"from", f.From, "ge", false}, {"to", f.To, "le", true}} {
+		if d.value == "" {
+			continue
+		}
+		day, err := time.Parse("2006-01-02", d.value)
+		if err != nil {
+			view.Problems[d.field] = "Enter a date as YYYY-MM-DD."
+			continue
+		}
+		if d.end {
+			day = day.Add(24*time.Hour - time.Second)
+		}
+		parts = append(parts, "activityDateTime "+d.op+" "+day.Format(time.RFC3339))
+	}
+	if f.Activity != "" {
+		parts = append(parts, "activityDisplayName eq "+odataString(f.Activity))
+	}
+	if f.Target != "" {
+		parts = append(parts, "targetResources/id eq "+odataString(f.Target))
+	}
+	if len(view.Problems) > 0 {
+		c.render(w, http.StatusBadRequest, "audits.html", view)
+		return
+	}
+	aq := url.Values{"$top": {"100"}}
+	if len(parts) > 0 {
+		aq.Set("$filter", strings.Join(parts, " and "))
+	}
+	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/directoryAudits?"+aq.Encode(), v.Token, nil, "")
+	var page struct {
+		Value []audit `json:"value"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
+		view.Error = apiMessage(code, body)
+		c.render(w, max(code, http.StatusBadRequest), "audits.html", view)
+		return
+	}
+	view.Audits = page.Value
+	c.render(w, http.StatusOK, "audits.html", view)
+}
