@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,7 @@ type auditsView struct {
 	Error    string
 }
 
+// auditsPageSize is how many of the newest matching records are shown.
 const auditsPageSize = 100
 
 // auditsPage shows the newest audit records matching the filter.
@@ -86,7 +88,7 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.render(w, http.StatusBadRequest, "audits.html", view)
 		return
 	}
-	aq := url.Values{"$top": {"100"}}
+	aq := url.Values{"$top": {strconv.Itoa(auditsPageSize)}}
 	if len(parts) > 0 {
 		aq.Set("$filter", strings.Join(parts, " and "))
 	}
