@@ -35,6 +35,7 @@ var sections = []struct {
 	{navItem{"signins", "Sign-in logs", "/admin/signins"}, rbac.SignInsRead},
 	{navItem{"audits", "Audit logs", "/admin/audits"}, rbac.AuditRead},
 	{navItem{"users", "Users", "/admin/users"}, rbac.UsersRead},
+	{navItem{"protection", "Protection", "/admin/protection"}, rbac.IPProtectionRead},
 }
 
 func (c *Center) layoutFor(v *viewer, section, title string) layout {
@@ -72,6 +73,7 @@ var funcs = template.FuncMap{
 	},
 	// clock is a lock's end as an administrator reads it at a glance.
 	"clock": func(t time.Time) string { return t.UTC().Format("15:04 UTC, 2 Jan") },
+	"deref": func(b *bool) bool { return b != nil && *b },
 	"className": func(class string) string {
 		if n, ok := classNames[class]; ok {
 			return "From " + n

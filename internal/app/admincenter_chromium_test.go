@@ -121,4 +121,17 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	if e := herrs(); len(e) > 0 {
 		t.Fatalf("console errors: %q", e)
 	}
+
+	// The Global Administrator's protection and audit pages.
+	g := newChrome(t, path, "198.51.100.22")
+	gerrs := g.consoleErrors()
+	g.run(chromedp.Navigate(ts.base+"/admin/protection"), chromedp.WaitVisible(`#password`),
+		chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#h-policy`))
+	g.screenshot("admin-09-protection")
+	g.run(chromedp.Navigate(ts.base+"/admin/audits"), chromedp.WaitVisible(`#a-activity`))
+	g.screenshot("admin-10-audit-logs")
+	if e := gerrs(); len(e) > 0 {
+		t.Fatalf("console errors: %q", e)
+	}
 }

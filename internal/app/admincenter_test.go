@@ -1,10 +1,12 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
@@ -192,5 +194,77 @@ func TestAdminCenterUserActions(t *testing.T) {
 	}
 	if u, _ := ts.srv.Store().GetUser(t.Context(), ts.tenant.ID, ts.alice.ID); !u.AccountEnabled {
 		t.Fatal("the Reports Reader's post disabled the account")
+	}
+}
+
+// TestAdminCenterProtection: a Global Administrator changes the lockout
+// policy with the ETag the form was drawn from (a stale form is refused
+// and says why; a non-number is marked on the form), blocks and unblocks
+// an address, and adds and removes a named location; a Security Reader
+// sees the page without forms, and a block posted anyway is refused.
+func TestAdminCenterProtection(t *testing.T) {
+	ts := startServer(t, nil)
+	b := newBrowser(t, "")
+	p := adminSignIn(t, ts, b, "/admin/protection", "admin@contoso.test", adminPassword)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Smart lockout") || !strings.Contains(p.body, "No address is blocked") {
+		t.Fatalf("protection page: %d %.800s", p.status, p.body)
+	}
+	csrf, etag := csrfOf(t, p.body), between(p.body, `name="etag" value="`, `"`)
+	policy := func(threshold, etag string) page {
+		return b.do("POST", ts.base+"/admin/protection/policy", url.Values{"csrf": {csrf}, "etag": {html.UnescapeString(etag)},
+			"threshold": {threshold}, "duration": {"120"}, "maxDuration": {"3600"}, "window": {"3600"}})
+	}
+	if bad := policy("many", etag); bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "Enter a whole number") {
+		t.Fatalf("a non-number threshold: %d", bad.status)
+	}
+	if saved := policy("5", etag); saved.status != http.StatusSeeOther {
+		t.Fatalf("save the policy: %d %.500s", saved.status, saved.body)
+	}
+	if got, err := ts.srv.Store().GetLockoutPolicy(t.Context(), ts.tenant.ID); err != nil || got.Threshold != 5 || got.Duration != 2*time.Minute {
+		t.Fatalf("stored policy: %+v %v", got, err)
+	}
+	if stale := policy("7", etag); stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, "Another administrator changed") {
+		t.Fatalf("a stale form: %d %.300s", stale.status, stale.body)
+	}
+
+	if blocked := b.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {csrf}, "prefix": {"203.0.113.77"},
+		"reason": {"seen spraying"}, "hours": {"2"}}); blocked.status != http.StatusSeeOther {
+		t.Fatalf("block: %d %.500s", blocked.status, blocked.body)
+	}
+	p = b.do("GET", ts.base+"/admin/protection", nil)
+	id := between(p.body, `action="/admin/protection/unblocked/`, `"`)
+	if id == "" || !strings.Contains(p.body, "203.0.113.77/32") || !strings.Contains(p.body, "seen spraying") {
+		t.Fatalf("the block is not listed: %.1500s", p.body)
+	}
+	if r := b.do("POST", ts.base+"/admin/protection/unblocked/"+id, url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Fatalf("unblock: %d", r.status)
+	}
+	if p = b.do("GET", ts.base+"/admin/protection", nil); strings.Contains(p.body, "203.0.113.77/32") {
+		t.Fatal("the revoked block is still listed")
+	}
+
+	if r := b.do("POST", ts.base+"/admin/protection/location", url.Values{"csrf": {csrf}, "name": {"Head office"},
+		"ranges": {"198.51.100.0/24"}, "trusted": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add a location: %d %.500s", r.status, r.body)
+	}
+	p = b.do("GET", ts.base+"/admin/protection", nil)
+	loc := between(p.body, `action="/admin/protection/location-deleted/`, `"`)
+	if loc == "" || !strings.Contains(p.body, "Head office") || !strings.Contains(p.body, "198.51.100.0/24") {
+		t.Fatalf("the location is not listed: %.1500s", p.body)
+	}
+	if r := b.do("POST", ts.base+"/admin/protection/location-deleted/"+loc, url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Fatalf("remove the location: %d", r.status)
+	}
+
+	reader, _ := ts.withRole("sven", rbac.SecurityReader)
+	rb := newBrowser(t, "")
+	rp := adminSignIn(t, ts, rb, "/admin/protection", reader.UserPrincipalName, adminTestPassword)
+	if rp.status != http.StatusOK || strings.Contains(rp.body, `action="/admin/protection/blocked"`) ||
+		!strings.Contains(rp.body, "Smart lockout") {
+		t.Fatalf("a Security Reader's protection page: %d %.800s", rp.status, rp.body)
+	}
+	if r := rb.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {csrfOf(t, rp.body)},
+		"prefix": {"192.0.2.1"}}); r.status != http.StatusForbidden {
+		t.Fatalf("a Security Reader blocking: %d", r.status)
 	}
 }
