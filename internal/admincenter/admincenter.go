@@ -94,11 +94,9 @@ func (c *Center) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+CallbackPath, c.callback)
 	mux.HandleFunc("POST /admin/signout", c.signOut)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/admin/signins", http.StatusFound)
+		http.Redirect(w, r, "/admin/", http.StatusFound)
 	})
-	mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/admin/signins", http.StatusFound)
-	})
+	mux.HandleFunc("GET /admin/{$}", c.page(c.overviewPage))
 	mux.HandleFunc("GET /admin/signins", c.page(c.signInsPage))
 	mux.HandleFunc("GET /admin/signins/{id}", c.page(c.signInPage))
 	mux.HandleFunc("GET /admin/export/signins/{format}", c.page(c.signInsExport))

@@ -39,7 +39,7 @@ func (c *Center) redirectURI() string { return c.publicURL + CallbackPath }
 // absolute URL, a scheme-relative //host) becomes the start page.
 func safeReturn(p string) string {
 	if !strings.HasPrefix(p, "/admin") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
-		return "/admin/signins"
+		return "/admin/"
 	}
 	return p
 }

@@ -32,6 +32,7 @@ var sections = []struct {
 	item navItem
 	need rbac.Permission
 }{
+	{navItem{"overview", "Overview", "/admin/"}, ""},
 	{navItem{"signins", "Sign-in logs", "/admin/signins"}, rbac.SignInsRead},
 	{navItem{"audits", "Audit logs", "/admin/audits"}, rbac.AuditRead},
 	{navItem{"users", "Users", "/admin/users"}, rbac.UsersRead},
@@ -41,9 +42,12 @@ var sections = []struct {
 func (c *Center) layoutFor(v *viewer, section, title string) layout {
 	l := layout{Title: title, Section: section, Name: v.Name, UPN: v.UPN, CSRF: v.CSRF}
 	for _, s := range sections {
-		if v.can(s.need) {
+		if s.need != "" && v.can(s.need) {
 			l.Nav = append(l.Nav, s.item)
 		}
+	}
+	if len(l.Nav) > 0 { // the Overview only beside something it summarises
+		l.Nav = append([]navItem{sections[0].item}, l.Nav...)
 	}
 	return l
 }
@@ -73,6 +77,7 @@ var funcs = template.FuncMap{
 	},
 	// clock is a lock's end as an administrator reads it at a glance.
 	"clock": func(t time.Time) string { return t.UTC().Format("15:04 UTC, 2 Jan") },
+	"mod":   func(a, b int) int { return a % b },
 	"deref": func(b *bool) bool { return b != nil && *b },
 	"className": func(class string) string {
 		if n, ok := classNames[class]; ok {

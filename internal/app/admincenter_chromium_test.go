@@ -67,7 +67,9 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	c.run(chromedp.Navigate(ts.base+"/admin"), chromedp.WaitVisible(`#password`))
 	c.screenshot("admin-01-sign-in")
 	c.run(chromedp.SetValue(`#username`, admin.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.filters`))
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(`.tiles`))
+	c.screenshot("admin-02-overview")
+	c.run(chromedp.Click(`nav.side a[href="/admin/signins"]`), chromedp.WaitVisible(`form.filters`))
 	c.screenshot("admin-02-sign-in-logs")
 	c.run(chromedp.SetValue(`#f-user`, "alice@contoso.test"), chromedp.SetValue(`#f-code`, "50053"),
 		// The next page's form carries the filter in its value attributes;

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
@@ -266,5 +268,33 @@ func TestAdminCenterProtection(t *testing.T) {
 	if r := rb.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {csrfOf(t, rp.body)},
 		"prefix": {"192.0.2.1"}}); r.status != http.StatusForbidden {
 		t.Fatalf("a Security Reader blocking: %d", r.status)
+	}
+}
+
+// TestAdminCenterOverview: after wrong passwords from two addresses lock
+// Alice, the overview counts the day's sign-ins and failures, draws a bar
+// per hour, ranks the error codes and the failing addresses, and lists
+// Alice as locked, linked to her page.
+func TestAdminCenterOverview(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.Lockout.Threshold = 3
+	})
+	for i := range 5 {
+		ts.token(passwordForm("alice@contoso.test", fmt.Sprint("guess-", i)), "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", 1+i%2))
+	}
+	b := newBrowser(t, "198.51.100.30")
+	p := adminSignIn(t, ts, b, "/admin/", "admin@contoso.test", adminPassword)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "<h1>Overview</h1>") {
+		t.Fatalf("overview: %d %.500s", p.status, p.body)
+	}
+	if n := strings.Count(p.body, `<rect class="total"`); n != 24 {
+		t.Fatalf("%d hourly bars, want 24", n)
+	}
+	for _, want := range []string{`<span class="n">5</span><span class="l">failed</span>`, `href="/admin/signins?errorCode=50126"`,
+		`href="/admin/signins?errorCode=50053"`, `href="/admin/users/` + ts.alice.ID + `"`, `href="/admin/signins?ip=203.0.113.1"`} {
+		if !strings.Contains(p.body, want) {
+			t.Fatalf("overview lacks %s:\n%s", want, p.body)
+		}
 	}
 }
