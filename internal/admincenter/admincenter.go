@@ -5,8 +5,13 @@
 // every action writes through the admin API, called in process with that
 // token, so the API's role checks, audit records and ETags apply unchanged;
 // the console only hides what the administrator's roles could not use.
-// Pages are html/template with one stylesheet and no script at all, so the
-// Content-Security-Policy forbids scripts outright.
+// Pages are html/template, complete on their own: every link and form is
+// a full round trip that works without script. A vendored copy of htmx,
+// loaded from this origin (the Content-Security-Policy allows no inline
+// script and no eval), turns them into partial updates: filters redraw the
+// results only, a sign-in's details open beside the table, the user search
+// answers as one types, and moving between pages swaps the main region.
+// The server always renders the whole page; htmx picks out the part.
 package admincenter
 
 import (
@@ -15,6 +20,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -62,6 +68,7 @@ type Center struct {
 	secure    bool
 	sealer    *sealer
 	pages     *template.Template
+	assets    map[string]asset
 	logger    *slog.Logger
 	now       func() time.Time
 }
@@ -80,7 +87,11 @@ func New(c Config) (*Center, error) {
 	if ac.logger == nil {
 		ac.logger = slog.New(slog.DiscardHandler)
 	}
-	ac.pages, err = template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html")
+	if ac.assets, err = assetIndex(); err != nil {
+		return nil, err
+	}
+	ac.pages, err = template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": ac.asset}).
+		ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("admin center templates: %w", err)
 	}
@@ -89,7 +100,7 @@ func New(c Config) (*Center, error) {
 
 // Register adds the console's routes to mux.
 func (c *Center) Register(mux *http.ServeMux) {
-	mux.Handle("GET /admin/assets/", http.StripPrefix("/admin/", http.FileServerFS(assetFiles)))
+	mux.Handle("GET /admin/assets/", serveAssets())
 	mux.HandleFunc("GET /admin/signin", c.signIn)
 	mux.HandleFunc("GET "+CallbackPath, c.callback)
 	mux.HandleFunc("POST /admin/signout", c.signOut)
@@ -126,15 +137,46 @@ func (c *Center) page(h func(w http.ResponseWriter, r *http.Request, v *viewer))
 		noStore(w)
 		v, err := c.viewer(r)
 		if err != nil {
-			back := r.URL.RequestURI()
-			if r.Method != http.MethodGet {
-				back = "/admin/signins"
-			}
-			http.Redirect(w, r, "/admin/signin?return="+urlQueryEscape(back), http.StatusFound)
+			c.sendToSignIn(w, r)
 			return
 		}
 		h(w, r, v)
 	}
+}
+
+// sendToSignIn answers a request without a valid session (none yet, timed
+// out, or revoked). A browser is redirected to sign in and back; an htmx
+// request is told to navigate the whole window instead, since following
+// the redirect itself would draw the sign-in page inside the console's.
+// That answer is a 204: an error status would be logged to the browser's
+// console as a failed load, though nothing failed.
+func (c *Center) sendToSignIn(w http.ResponseWriter, r *http.Request) {
+	back := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		back = "/admin/"
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+			back = safeReturn(u.RequestURI())
+		}
+	}
+	target := "/admin/signin?return=" + urlQueryEscape(back)
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// isHTMX reports whether htmx sent r (a partial update, not a navigation).
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// asset is the template function linking an embedded file.
+func (c *Center) asset(name string) (asset, error) {
+	a, ok := c.assets[name]
+	if !ok {
+		return asset{}, fmt.Errorf("no asset %q", name)
+	}
+	return a, nil
 }
 
 // viewer reads and checks the session: the cookie must open, and its token
@@ -166,14 +208,14 @@ func (c *Center) viewer(r *http.Request) (*viewer, error) {
 	return v, nil
 }
 
-// noStore keeps console pages out of caches and sets their policy: no
-// script at all, styles and images from this origin, forms posting only
-// here.
+// noStore keeps console pages out of caches and sets their policy:
+// scripts, styles, images and requests from this origin only (no inline
+// script, no eval), forms posting only here.
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 // render writes a page, or a plain error if the template fails.

@@ -85,6 +85,7 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		parts = append(parts, "targetResources/id eq "+odataString(f.Target))
 	}
 	if len(view.Problems) > 0 {
+		redrawWhole(w, r)
 		c.render(w, http.StatusBadRequest, "audits.html", view)
 		return
 	}

@@ -104,9 +104,11 @@ func (c *Center) loadProtection(r *http.Request, v *viewer) protectionView {
 // protectionAction runs one of the protection page's forms through the API.
 func (c *Center) protectionAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if r.PostFormValue("csrf") != v.CSRF {
-		c.renderError(w, http.StatusForbidden, "The form has expired", "Go back, reload the page and try again.")
+		answeredAt(w, "false")
+		c.renderError(w, v, http.StatusForbidden, "The form has expired", "Go back, reload the page and try again.")
 		return
 	}
+	answeredAt(w, "/admin/protection")
 	var code int
 	var body []byte
 	var problems map[string]string

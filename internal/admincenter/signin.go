@@ -53,11 +53,11 @@ func (c *Center) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case err != nil || !c.now().Before(f.Expires) || q.Get("state") != f.State:
-		c.renderError(w, http.StatusBadRequest, "The sign-in could not be completed",
+		c.renderError(w, nil, http.StatusBadRequest, "The sign-in could not be completed",
 			"The sign-in took too long or was started in another window. Start it again.")
 		return
 	case q.Get("error") != "":
-		c.renderError(w, http.StatusForbidden, "You were not signed in", q.Get("error_description"))
+		c.renderError(w, nil, http.StatusForbidden, "You were not signed in", q.Get("error_description"))
 		return
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {ClientID}, "code": {q.Get("code")},
@@ -70,7 +70,7 @@ func (c *Center) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if status != http.StatusOK || json.Unmarshal(body, &tok) != nil || tok.AccessToken == "" {
 		c.logger.Warn("admin center code redemption failed", "status", status)
-		c.renderError(w, http.StatusBadGateway, "The sign-in could not be completed", "The sign-in service refused the code. Start again.")
+		c.renderError(w, nil, http.StatusBadGateway, "The sign-in could not be completed", "The sign-in service refused the code. Start again.")
 		return
 	}
 	status, body = c.call(r, http.MethodGet, "/v1.0/me", tok.AccessToken, nil, "")
@@ -80,7 +80,7 @@ func (c *Center) callback(w http.ResponseWriter, r *http.Request) {
 		DisplayName string `json:"displayName"`
 	}
 	if status != http.StatusOK || json.Unmarshal(body, &me) != nil || me.ID == "" {
-		c.renderError(w, http.StatusForbidden, "You were not signed in", "The account could not be read.")
+		c.renderError(w, nil, http.StatusForbidden, "You were not signed in", "The account could not be read.")
 		return
 	}
 	s := session{Token: tok.AccessToken, UserID: me.ID, UPN: me.UPN, Name: me.DisplayName, CSRF: randomToken(),

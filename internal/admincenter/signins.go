@@ -174,6 +174,7 @@ func (c *Center) renderSignIns(w http.ResponseWriter, r *http.Request, v *viewer
 		}
 	} else {
 		status = http.StatusBadRequest
+		redrawWhole(w, r)
 	}
 	c.render(w, status, "signins.html", view)
 }
@@ -183,7 +184,7 @@ func (c *Center) signInPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns/"+url.PathEscape(r.PathValue("id")), v.Token, nil, "")
 	var rec signinlog.Record
 	if code != http.StatusOK || json.Unmarshal(body, &rec) != nil {
-		c.renderError(w, code, "Sign-in not shown", apiMessage(code, body))
+		c.renderError(w, v, code, "Sign-in not shown", apiMessage(code, body))
 		return
 	}
 	c.renderSignIns(w, r, v, &rec)
@@ -199,7 +200,7 @@ func (c *Center) signInsExport(w http.ResponseWriter, r *http.Request, v *viewer
 	}
 	filter, problems := filterFromQuery(r.URL.Query()).odata()
 	if len(problems) > 0 {
-		c.renderError(w, http.StatusBadRequest, "Download not started", "Correct the filter first.")
+		c.renderError(w, v, http.StatusBadRequest, "Download not started", "Correct the filter first.")
 		return
 	}
 	q := url.Values{"format": {format}}

@@ -173,10 +173,12 @@ func (c *Center) diagnosis(r *http.Request, v *viewer, upn string) string {
 // userAction runs one of the user page's buttons through the API.
 func (c *Center) userAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if r.PostFormValue("csrf") != v.CSRF {
-		c.renderError(w, http.StatusForbidden, "The form has expired", "Go back, reload the page and try again.")
+		answeredAt(w, "false")
+		c.renderError(w, v, http.StatusForbidden, "The form has expired", "Go back, reload the page and try again.")
 		return
 	}
 	id := url.PathEscape(r.PathValue("id"))
+	answeredAt(w, "/admin/users/"+id)
 	var code int
 	var body []byte
 	done := ""

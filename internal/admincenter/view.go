@@ -58,12 +58,35 @@ type errorView struct {
 	Heading, Message string
 }
 
-func (c *Center) renderError(w http.ResponseWriter, status int, heading, message string) {
+// renderError draws a page that could not show what was asked: inside the
+// console's frame (its navigation kept) when an administrator is signed
+// in, v nil otherwise.
+func (c *Center) renderError(w http.ResponseWriter, v *viewer, status int, heading, message string) {
 	if status < 400 {
 		status = http.StatusBadGateway
 	}
-	c.render(w, status, "error.html", errorView{layout: layout{Title: heading}, Heading: heading, Message: message})
+	l := layout{Title: heading}
+	if v != nil {
+		l = c.layoutFor(v, "", heading)
+	}
+	c.render(w, status, "error.html", errorView{layout: l, Heading: heading, Message: message})
 }
+
+// redrawWhole tells htmx to draw the whole main region rather than the
+// part it asked for: a form's problems are shown in the form, which a
+// results-only update would leave out.
+func redrawWhole(w http.ResponseWriter, r *http.Request) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Retarget", "#main")
+		w.Header().Set("HX-Reselect", "#main")
+		w.Header().Set("HX-Reswap", "outerHTML show:window:top")
+	}
+}
+
+// answeredAt names the page a form's answer shows, for the address bar:
+// htmx would otherwise show the POST's own address, which a reload could
+// not GET. "false" leaves the address as it was.
+func answeredAt(w http.ResponseWriter, page string) { w.Header().Set("HX-Push-Url", page) }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 

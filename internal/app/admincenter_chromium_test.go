@@ -5,8 +5,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -36,6 +38,21 @@ func (c *chrome) consoleErrors() func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), errs...)
+	}
+}
+
+// requireNoReload fails the test if the page was loaded in full since the
+// marker was set (htmx should have swapped a part), or if the address bar
+// does not show what was done (the link must still be shareable).
+func (c *chrome) requireNoReload(step, inURL string) {
+	c.t.Helper()
+	var marker, href string
+	c.run(chromedp.Evaluate(`window.pcMarker || ""`, &marker), chromedp.Location(&href))
+	if marker != "still here" {
+		c.t.Fatalf("%s loaded the whole page", step)
+	}
+	if !strings.Contains(href, inURL) {
+		c.t.Fatalf("after %s the address is %s, not one with %s", step, href, inURL)
 	}
 }
 
@@ -69,17 +86,21 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	c.run(chromedp.SetValue(`#username`, admin.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
 		chromedp.Click(`button.primary`), chromedp.WaitVisible(`.tiles`))
 	c.screenshot("admin-02-overview")
+	// From here on the console loads by htmx: a marker left on the window
+	// survives only if no page is loaded in full.
+	c.run(chromedp.Evaluate(`window.pcMarker = "still here"`, nil))
 	c.run(chromedp.Click(`nav.side a[href="/admin/signins"]`), chromedp.WaitVisible(`form.filters`))
 	c.screenshot("admin-02-sign-in-logs")
 	c.run(chromedp.SetValue(`#f-user`, "alice@contoso.test"), chromedp.SetValue(`#f-code`, "50053"),
-		// The next page's form carries the filter in its value attributes;
-		// the page typed into does not: waiting for them waits for the load.
-		chromedp.Click(`form.filters button[type=submit]`), chromedp.WaitVisible(`#f-code[value="50053"]`))
+		// The results region names the filter it was drawn with: waiting
+		// for it waits for the new results, not the ones typed over.
+		chromedp.Click(`form.filters button[type=submit]`), chromedp.WaitVisible(`#log-results[data-filter*="errorCode=50053"]`))
 	var rows int
 	c.run(chromedp.Evaluate(`document.querySelectorAll("table.log tbody a[href^='/admin/signins/']").length`, &rows))
 	if rows == 0 {
 		t.Fatal("no 50053 sign-ins for alice in the filtered log")
 	}
+	c.requireNoReload("filtering", "errorCode=50053")
 	c.screenshot("admin-03-filtered")
 	c.run(chromedp.Click(`table.log tbody a[href^='/admin/signins/']`), chromedp.WaitVisible(`section.detail`))
 	var reason string
@@ -87,8 +108,13 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	if !strings.Contains(reason, "50053") || !strings.Contains(strings.ToLower(reason), "locked") {
 		t.Fatalf("the record's details do not say why: %q", reason)
 	}
+	// Focus moves to the details once htmx settles them, as a reader
+	// needs; the settle comes a moment after the swap.
+	c.run(chromedp.Poll(`document.activeElement.id === "detail-title"`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	c.requireNoReload("opening a record", "/admin/signins/")
 	c.screenshot("admin-04-record")
 	c.run(chromedp.Click(`nav.tabs a:last-child`), chromedp.WaitVisible(`nav.tabs a:last-child[aria-current=page]`))
+	c.requireNoReload("changing tabs", "tab=protection")
 	c.screenshot("admin-05-protection")
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %q", e)
@@ -101,7 +127,10 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	h.run(chromedp.Navigate(ts.base+"/admin/users"), chromedp.WaitVisible(`#password`),
 		chromedp.SetValue(`#username`, helpdesk.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
 		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.search`),
-		chromedp.SetValue(`#q`, "alice"), chromedp.Click(`form.search button`), chromedp.WaitVisible(`#q[value="alice"]`))
+		chromedp.Evaluate(`window.pcMarker = "still here"`, nil),
+		// Typing is enough: the list follows it.
+		chromedp.SendKeys(`#q`, "alice"), chromedp.WaitVisible(`#user-results[data-search="alice"]`))
+	h.requireNoReload("searching", "q=alice")
 	h.screenshot("admin-06-users")
 	h.run(chromedp.Click(`table.log tbody a`), chromedp.WaitVisible(`.toolbar`))
 	var banner string
@@ -111,6 +140,7 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	}
 	h.screenshot("admin-07-user-locked")
 	h.run(chromedp.Click(`form[action$="/unlock"] button`), chromedp.WaitVisible(`.notice.ok`))
+	h.requireNoReload("unlocking", "done=unlocked")
 	var locked int
 	h.run(chromedp.Evaluate(`document.querySelectorAll(".banner.locked").length`, &locked))
 	if locked != 0 {
@@ -133,6 +163,18 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	g.screenshot("admin-09-protection")
 	g.run(chromedp.Navigate(ts.base+"/admin/audits"), chromedp.WaitVisible(`#a-activity`))
 	g.screenshot("admin-10-audit-logs")
+
+	// The session ends (here: its cookies are gone). The next click must
+	// take the whole window to the sign-in page, not draw that page inside
+	// the console, and signing in again comes back to where it was going.
+	var signInPage bool
+	g.run(network.ClearBrowserCookies(), chromedp.Click(`nav.side a[href="/admin/users"]`), chromedp.WaitVisible(`#password`),
+		chromedp.Evaluate(`document.querySelector("nav.side") === null && document.querySelector("main#main") === null`, &signInPage))
+	if !signInPage {
+		t.Fatal("the sign-in page was drawn inside the console")
+	}
+	g.run(chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.search`))
 	if e := gerrs(); len(e) > 0 {
 		t.Fatalf("console errors: %q", e)
 	}

@@ -39,9 +39,16 @@ type page struct {
 	status   int
 	location *url.URL
 	body     string
+	header   http.Header
 }
 
 func (b *browser) do(method, target string, form url.Values) page {
+	b.t.Helper()
+	return b.doWith(method, target, form, nil)
+}
+
+// doWith is do with extra request headers (htmx's, say).
+func (b *browser) doWith(method, target string, form url.Values, headers http.Header) page {
 	b.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -54,13 +61,16 @@ func (b *browser) do(method, target string, form url.Values) page {
 	if b.ip != "" {
 		req.Header.Set("X-Forwarded-For", b.ip)
 	}
+	for k, vs := range headers {
+		req.Header[k] = vs
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	p := page{status: resp.StatusCode, body: string(raw)}
+	p := page{status: resp.StatusCode, body: string(raw), header: resp.Header}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		p.location, _ = resp.Location()
 	}
