@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/portcullis-idp/portcullis/internal/config"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
@@ -82,15 +83,15 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	c := newChrome(t, path, "198.51.100.20")
 	errs := c.consoleErrors()
 	c.run(chromedp.Navigate(ts.base+"/admin"), chromedp.WaitVisible(`#password`))
-	c.screenshot("admin-01-sign-in")
+	c.shoot("admin-01-sign-in")
 	c.run(chromedp.SetValue(`#username`, admin.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
 		chromedp.Click(`button.primary`), chromedp.WaitVisible(`.tiles`))
-	c.screenshot("admin-02-overview")
+	c.shoot("admin-02-overview")
 	// From here on the console loads by htmx: a marker left on the window
 	// survives only if no page is loaded in full.
 	c.run(chromedp.Evaluate(`window.pcMarker = "still here"`, nil))
 	c.run(chromedp.Click(`nav.side a[href="/admin/signins"]`), chromedp.WaitVisible(`form.filters`))
-	c.screenshot("admin-02-sign-in-logs")
+	c.shoot("admin-02-sign-in-logs")
 	c.run(chromedp.SetValue(`#f-user`, "alice@contoso.test"), chromedp.SetValue(`#f-code`, "50053"),
 		// The results region names the filter it was drawn with: waiting
 		// for it waits for the new results, not the ones typed over.
@@ -101,7 +102,7 @@ func TestAdminCenterWithChromium(t *testing.T) {
 		t.Fatal("no 50053 sign-ins for alice in the filtered log")
 	}
 	c.requireNoReload("filtering", "errorCode=50053")
-	c.screenshot("admin-03-filtered")
+	c.shoot("admin-03-filtered")
 	c.run(chromedp.Click(`table.log tbody a[href^='/admin/signins/']`), chromedp.WaitVisible(`section.detail`))
 	var reason string
 	c.run(chromedp.Text(`section.detail`, &reason))
@@ -112,10 +113,10 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	// needs; the settle comes a moment after the swap.
 	c.run(chromedp.Poll(`document.activeElement.id === "detail-title"`, nil, chromedp.WithPollingTimeout(10*time.Second)))
 	c.requireNoReload("opening a record", "/admin/signins/")
-	c.screenshot("admin-04-record")
+	c.shoot("admin-04-record")
 	c.run(chromedp.Click(`nav.tabs a:last-child`), chromedp.WaitVisible(`nav.tabs a:last-child[aria-current=page]`))
 	c.requireNoReload("changing tabs", "tab=protection")
-	c.screenshot("admin-05-protection")
+	c.shoot("admin-05-protection")
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %q", e)
 	}
@@ -131,14 +132,23 @@ func TestAdminCenterWithChromium(t *testing.T) {
 		// Typing is enough: the list follows it.
 		chromedp.SendKeys(`#q`, "alice"), chromedp.WaitVisible(`#user-results[data-search="alice"]`))
 	h.requireNoReload("searching", "q=alice")
-	h.screenshot("admin-06-users")
+	h.shoot("admin-06-users")
 	h.run(chromedp.Click(`table.log tbody a`), chromedp.WaitVisible(`.toolbar`))
 	var banner string
 	h.run(chromedp.Text(`.banner.locked`, &banner))
 	if !strings.Contains(banner, "Locked until") || !strings.Contains(banner, "unfamiliar sources") {
 		t.Fatalf("the user page's banner: %q", banner)
 	}
-	h.screenshot("admin-07-user-locked")
+	h.shoot("admin-07-user-locked")
+	// On a phone the page rearranges rather than running off the side
+	// (wide tables scroll inside their own box).
+	var overflow bool
+	h.run(chromedp.EmulateViewport(390, 844), chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow))
+	if overflow {
+		t.Fatal("the user page is wider than a phone's screen")
+	}
+	h.shoot("admin-07b-user-phone")
+	h.run(chromedp.EmulateViewport(1280, 900))
 	h.run(chromedp.Click(`form[action$="/unlock"] button`), chromedp.WaitVisible(`.notice.ok`))
 	h.requireNoReload("unlocking", "done=unlocked")
 	var locked int
@@ -146,7 +156,7 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	if locked != 0 {
 		t.Fatal("still shown locked after the unlock")
 	}
-	h.screenshot("admin-08-user-unlocked")
+	h.shoot("admin-08-user-unlocked")
 	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "203.0.113.60"); r.status != 200 {
 		t.Fatalf("alice after the unlock: %s", r.raw)
 	}
@@ -160,9 +170,17 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	g.run(chromedp.Navigate(ts.base+"/admin/protection"), chromedp.WaitVisible(`#password`),
 		chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
 		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#h-policy`))
-	g.screenshot("admin-09-protection")
-	g.run(chromedp.Navigate(ts.base+"/admin/audits"), chromedp.WaitVisible(`#a-activity`))
-	g.screenshot("admin-10-audit-logs")
+	g.shoot("admin-09-protection")
+	// By keyboard: the first Tab reaches the skip link; a section's link
+	// opens with Enter, and focus lands on the new page's content.
+	var first string
+	g.run(chromedp.KeyEvent(kb.Tab), chromedp.Evaluate(`document.activeElement.className`, &first))
+	if first != "skip" {
+		t.Fatalf("the first Tab stop is %q, not the skip link", first)
+	}
+	g.run(chromedp.Focus(`nav.side a[href="/admin/audits"]`), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(`#a-activity`),
+		chromedp.Poll(`document.activeElement.id === "main"`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	g.shoot("admin-10-audit-logs")
 
 	// The session ends (here: its cookies are gone). The next click must
 	// take the whole window to the sign-in page, not draw that page inside

@@ -82,7 +82,7 @@ func (c *chrome) signIn(authURL, user, pw, shot string) (gotIn bool) {
 	c.t.Helper()
 	c.run(chromedp.Navigate(authURL), chromedp.WaitVisible(`#password`))
 	if shot != "" {
-		c.screenshot(shot)
+		c.shoot(shot)
 	}
 	c.run(chromedp.SetValue(`#username`, user), chromedp.SendKeys(`#password`, pw), chromedp.Click(`button.primary`))
 	var where string
@@ -121,16 +121,16 @@ func TestBrowserSignInWithChromium(t *testing.T) {
 			t.Fatal("a wrong password got in")
 		}
 	}
-	attacker.screenshot("02-wrong-password")
+	attacker.shoot("02-wrong-password")
 	stranger := newChrome(t, path, "192.0.2.10")
 	stranger.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(`#password`))
-	stranger.screenshot("02b-signin-phone")
+	stranger.shoot("02b-signin-phone")
 	if stranger.signIn(authURL, "alice@contoso.test", alicePassword, "") {
 		t.Fatal("a browser without the device cookie got into the locked account")
 	}
 	mine.setIP("192.0.2.55")
 	if !mine.signIn(authURL+"&prompt=login", "alice@contoso.test", alicePassword, "") {
-		mine.screenshot("03-device-cookie-refused")
+		mine.shoot("03-device-cookie-refused")
 		t.Fatal("alice's own browser (device cookie) was locked out with the attacker")
 	}
 
@@ -142,7 +142,7 @@ func TestBrowserSignInWithChromium(t *testing.T) {
 	if newcomer.signIn(authURL, "erin@contoso.test", "first-day-temporary-71", "") {
 		t.Fatal("a forced change was skipped")
 	}
-	newcomer.screenshot("04-change-password")
+	newcomer.shoot("04-change-password")
 	var landed bool
 	newcomer.run(chromedp.SendKeys(`#new`, "Quiet-Harbour-Lamp-81"), chromedp.SendKeys(`#confirm`, "Quiet-Harbour-Lamp-81"),
 		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#callback`),
@@ -154,10 +154,10 @@ func TestBrowserSignInWithChromium(t *testing.T) {
 	var details string
 	newcomer.run(chromedp.Navigate(strings.Replace(authURL, "redirect_uri=", "redirect_uri=https%3A%2F%2Fevil.example%2F&x=", 1)),
 		chromedp.WaitVisible(`details summary`), chromedp.Click(`details summary`), chromedp.Text(`details dl`, &details))
-	newcomer.screenshot("05-error")
+	newcomer.shoot("05-error")
 	var reference string
 	newcomer.run(chromedp.Click(`details dd a`), chromedp.WaitVisible(`ol.steps`), chromedp.Text(`main`, &reference))
-	newcomer.screenshot("06-error-reference")
+	newcomer.shoot("06-error-reference")
 	if !strings.Contains(reference, "AADSTS50011") || !strings.Contains(reference, "What to do") {
 		t.Fatalf("the error code's reference page: %q", reference)
 	}
