@@ -140,22 +140,33 @@ func (a *API) auditDenied(r *http.Request, p *principal, route rbac.Route, reaso
 		targets: []auditTarget{{ID: r.PathValue("id"), Type: "Resource", DisplayName: r.URL.Path}}})
 }
 
-// listAudits supports $top and a $filter of clauses joined by "and":
-// initiatedBy/user/id, initiatedBy/app/appId, activityDisplayName and
-// targetResources/id with eq, and activityDateTime with ge or le.
+// listAudits supports $top, $skiptoken (from @odata.nextLink: pages are
+// keyset, newest first, stable while records arrive) and a $filter of
+// clauses joined by "and": initiatedBy/user/id, initiatedBy/app/appId,
+// activityDisplayName and targetResources/id with eq, and activityDateTime
+// with ge or le.
 func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := store.AuditQuery{TenantID: p.tenantID}
-	top, err := parseTop(r.URL.Query().Get("$top"), defaultTop, 1000)
+	query := r.URL.Query()
+	top, err := parseTop(query.Get("$top"), defaultTop, 1000)
 	if err != nil {
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	q.Limit = top
-	if f := r.URL.Query().Get("$filter"); f != "" {
+	q.Limit = top + 1 // one more than shown: whether there is a next page
+	if f := query.Get("$filter"); f != "" {
 		if err := applyAuditFilter(&q, f); err != nil {
 			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
 			return
 		}
+	}
+	if tok := query.Get("$skiptoken"); tok != "" {
+		cursor, err := decodeCursor(tok)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid $skiptoken.")
+			return
+		}
+		q.After = &cursor
 	}
 	rows, err := a.store.QueryAudits(r.Context(), q)
 	if err != nil {
@@ -163,6 +174,12 @@ func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	out := collection[json.RawMessage]{Context: a.odataContext("auditLogs/directoryAudits"), Value: []json.RawMessage{}}
+	if len(rows) > top {
+		rows = rows[:top]
+		last := rows[top-1]
+		query.Set("$skiptoken", encodeCursor(store.SignInCursor{CreatedAt: last.CreatedAt, ID: last.ID}))
+		out.NextLink = a.publicURL + r.URL.Path + "?" + query.Encode()
+	}
 	for _, row := range rows {
 		out.Value = append(out.Value, row.Body)
 	}

@@ -48,10 +48,11 @@ type auditsView struct {
 	Filter   auditFilter
 	Problems map[string]string
 	Audits   []audit
+	Next     string // the next page's link, "" on the last
 	Error    string
 }
 
-// auditsPageSize is how many of the newest matching records are shown.
+// auditsPageSize is how many matching records a page shows.
 const auditsPageSize = 100
 
 // auditsPage shows the newest audit records matching the filter.
@@ -93,9 +94,13 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if len(parts) > 0 {
 		aq.Set("$filter", strings.Join(parts, " and "))
 	}
+	if tok := q.Get("page"); tok != "" {
+		aq.Set("$skiptoken", tok)
+	}
 	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/directoryAudits?"+aq.Encode(), v.Token, nil, "")
 	var page struct {
-		Value []audit `json:"value"`
+		Value    []audit `json:"value"`
+		NextLink string  `json:"@odata.nextLink"`
 	}
 	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
 		view.Error = apiMessage(code, body)
@@ -103,5 +108,14 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	view.Audits = page.Value
+	if next, err := url.Parse(page.NextLink); err == nil && page.NextLink != "" {
+		nq := url.Values{"page": {next.Query().Get("$skiptoken")}}
+		for k, v := range map[string]string{"from": f.From, "to": f.To, "activity": f.Activity, "target": f.Target} {
+			if v != "" {
+				nq.Set(k, v)
+			}
+		}
+		view.Next = "/admin/audits?" + nq.Encode()
+	}
 	c.render(w, http.StatusOK, "audits.html", view)
 }

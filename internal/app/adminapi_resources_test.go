@@ -392,4 +392,62 @@ func TestAdminApplicationChanges(t *testing.T) {
 			t.Errorf("audit log lacks %q", activity)
 		}
 	}
+	requireAuditPaging(t, ts, readerTok)
+}
+
+// requireAuditPaging walks the audit log two records at a time through
+// @odata.nextLink, with a record appended midway, and requires exactly
+// the records of one full read, in its order: none skipped, none twice,
+// the new one not shifting the pages.
+func requireAuditPaging(t *testing.T, ts *testServer, tok string) {
+	t.Helper()
+	type page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+		NextLink string `json:"@odata.nextLink"`
+	}
+	read := func(path string) page {
+		r := ts.api("GET", path, tok, "")
+		var p page
+		if r.status != http.StatusOK || json.Unmarshal([]byte(r.raw), &p) != nil {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.raw)
+		}
+		return p
+	}
+	all := read("/v1.0/auditLogs/directoryAudits?$top=1000")
+	if len(all.Value) < 4 || all.NextLink != "" {
+		t.Fatalf("one read of the whole log: %d records, next %q", len(all.Value), all.NextLink)
+	}
+	var paged []string
+	next := "/v1.0/auditLogs/directoryAudits?$top=2"
+	for pages := 0; next != ""; pages++ {
+		p := read(strings.TrimPrefix(next, ts.base))
+		if len(p.Value) == 0 || len(p.Value) > 2 || pages > len(all.Value) {
+			t.Fatalf("page %d holds %d records", pages, len(p.Value))
+		}
+		for _, v := range p.Value {
+			paged = append(paged, v.ID)
+		}
+		if pages == 0 { // a change made while paging is newer than every page
+			if r := ts.api("DELETE", "/v1.0/portcullis/ipBlocks/none", tok, ""); r.status < 400 {
+				t.Fatalf("a Global Reader deleted a block: %d", r.status)
+			}
+		}
+		next = p.NextLink
+	}
+	if len(paged) != len(all.Value) {
+		t.Fatalf("paging read %d records, one read %d", len(paged), len(all.Value))
+	}
+	for i, v := range all.Value {
+		if paged[i] != v.ID {
+			t.Fatalf("record %d: paged %s, read %s", i, paged[i], v.ID)
+		}
+	}
+	if now := read("/v1.0/auditLogs/directoryAudits?$top=1000"); len(now.Value) != len(all.Value)+1 {
+		t.Fatalf("the refusal made while paging was not audited: %d records, then %d", len(all.Value), len(now.Value))
+	}
+	if r := ts.api("GET", "/v1.0/auditLogs/directoryAudits?$skiptoken=not-a-token", tok, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("a forged $skiptoken: %d", r.status)
+	}
 }

@@ -102,6 +102,36 @@ func TestAdminCenterSignInLogs(t *testing.T) {
 	}
 }
 
+// requireAuditPages fills Bob's audit trail past one page and requires the
+// audit page to show the newest hundred with a link to the rest, which
+// keeps the filter and shows the older ones.
+func requireAuditPages(t *testing.T, ts *testServer, b *browser) {
+	t.Helper()
+	base := time.Now().Add(-time.Hour)
+	var rows []store.AuditRow
+	for i := range 130 {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		rows = append(rows, store.AuditRow{ID: id, TenantID: ts.tenant.ID, CreatedAt: base.Add(time.Duration(i) * time.Second),
+			Category: "UserManagement", Activity: "Update user", Result: "success", InitiatedBy: "seed", TargetID: "bob",
+			CorrelationID: id, Body: []byte(`{"id":"` + id + `","activityDisplayName":"Update user","result":"success",` +
+				`"targetResources":[{"id":"bob","displayName":"record ` + fmt.Sprint(i) + ` of the seed"}]}`)})
+	}
+	if err := ts.srv.Store().AppendAudit(t.Context(), rows...); err != nil {
+		t.Fatal(err)
+	}
+	first := b.do("GET", ts.base+"/admin/audits?target=bob", nil)
+	next := html.UnescapeString(between(first.body, `<p class="pager"><a href="`, `"`))
+	if first.status != http.StatusOK || strings.Count(first.body, " of the seed") != 100 || !strings.Contains(first.body, "record 129 of") ||
+		!strings.Contains(next, "target=bob") {
+		t.Fatalf("the first audit page: %d, %d records, next %q", first.status, strings.Count(first.body, " of the seed"), next)
+	}
+	second := b.do("GET", ts.base+next, nil)
+	if second.status != http.StatusOK || strings.Count(second.body, " of the seed") != 30 || !strings.Contains(second.body, "record 29 of") ||
+		strings.Contains(second.body, "record 30 of") || strings.Contains(second.body, `class="pager"`) {
+		t.Fatalf("the second audit page: %d, %d records", second.status, strings.Count(second.body, " of the seed"))
+	}
+}
+
 func between(s, start, end string) string {
 	_, rest, ok := strings.Cut(s, start)
 	if !ok {
@@ -183,6 +213,7 @@ func TestAdminCenterUserActions(t *testing.T) {
 		!strings.Contains(bad.body, "Enter a date as YYYY-MM-DD") {
 		t.Fatalf("a bad audit filter: %d", bad.status)
 	}
+	requireAuditPages(t, ts, gb)
 
 	reader, _ := ts.withRole("rory", rbac.ReportsReader)
 	rb := newBrowser(t, "")

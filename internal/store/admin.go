@@ -53,6 +53,10 @@ type AuditQuery struct {
 	Since       time.Time
 	Until       time.Time // zero = no upper bound
 	Limit       int       // <= 0 means 100
+	// After pages on: only records older than this one, in the newest-first
+	// order (created_at, then ID), so records appended meanwhile never
+	// shift a page.
+	After *SignInCursor
 }
 
 // DirectoryAudits is the append-only audit log.

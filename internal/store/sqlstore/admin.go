@@ -111,6 +111,10 @@ func (db *DB) QueryAudits(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	if !q.Until.IsZero() {
 		add("created_at <= ?", ts(q.Until))
 	}
+	if q.After != nil {
+		where = append(where, "(created_at < ? OR (created_at = ? AND id < ?))")
+		args = append(args, ts(q.After.CreatedAt), ts(q.After.CreatedAt), q.After.ID)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100

@@ -106,4 +106,20 @@ func DirectoryAudits(t *testing.T, newStore Factory) {
 	check(store.AuditQuery{TenantID: "t1", Since: base.Add(time.Minute), Until: base.Add(time.Minute)}, 1)
 	check(store.AuditQuery{TenantID: "t1", Limit: 1}, 2)
 	check(store.AuditQuery{TenantID: "t3"})
+	// Paging on from a record: older ones only, whatever is appended after.
+	after := func(i int) *store.SignInCursor {
+		return &store.SignInCursor{CreatedAt: rows[i].CreatedAt, ID: rows[i].ID}
+	}
+	must(t, s.AppendAudit(ctx, row("t1", "admin", "dave", "Add user", base.Add(time.Hour))), "AppendAudit newer")
+	check(store.AuditQuery{TenantID: "t1", Limit: 1, After: after(2)}, 1)
+	check(store.AuditQuery{TenantID: "t1", After: after(1)}, 0)
+	check(store.AuditQuery{TenantID: "t1", TargetID: "alice", After: after(1)}, 0)
+	check(store.AuditQuery{TenantID: "t1", After: after(0)})
+	// Two records in the same microsecond are told apart by ID.
+	twinA, twinB := row("t4", "admin", "x", "Add user", base), row("t4", "admin", "y", "Add user", base)
+	twinA.ID, twinB.ID = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+	must(t, s.AppendAudit(ctx, twinA, twinB), "AppendAudit twins")
+	if got, _ := s.QueryAudits(ctx, store.AuditQuery{TenantID: "t4", After: &store.SignInCursor{CreatedAt: base, ID: twinB.ID}}); len(got) != 1 || got[0].ID != twinA.ID {
+		t.Fatalf("paging past a record of the same time: %+v", got)
+	}
 }
