@@ -78,6 +78,9 @@ type userView struct {
 	Error       string
 	Can         map[string]bool
 	Diagnosis   string
+	// Protected: the user holds a role the viewer's roles cannot manage,
+	// so the actions are not offered.
+	Protected bool
 }
 
 // lockBanner is one locked source class: "Locked until 14:35 (unfamiliar
@@ -114,6 +117,7 @@ func (c *Center) loadUser(r *http.Request, v *viewer) (userView, int) {
 		return view, max(code, http.StatusBadRequest)
 	}
 	view.Title = view.User.DisplayName
+	c.limitToManageable(r, v, &view)
 	if v.can(rbac.LockoutRead) {
 		var st guard.Status
 		if code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/users/"+id+"/lockout", v.Token, nil, ""); code == http.StatusOK &&
@@ -156,6 +160,33 @@ func (c *Center) loadUser(r *http.Request, v *viewer) (userView, int) {
 		view.SignInsNote = "Your roles do not read sign-in logs."
 	}
 	return view, http.StatusOK
+}
+
+// limitToManageable hides the actions the API would refuse for this
+// target: administrators are protected from lower administrators (a
+// Helpdesk Administrator cannot reset a Global Administrator's password),
+// and the page says so rather than offering buttons that fail. The target's
+// roles are read from the store, since the viewer may not read roles; only
+// whether they are beyond the viewer's reach is shown.
+func (c *Center) limitToManageable(r *http.Request, v *viewer, view *userView) {
+	if !view.Can["unlock"] && !view.Can["reset"] && !view.Can["revoke"] && !view.Can["disable"] {
+		return
+	}
+	assignments, err := c.store.ListRoleAssignments(r.Context(), c.tenantID, view.User.ID)
+	if err != nil {
+		return // the API decides on each action anyway
+	}
+	var targetRoles []string
+	for _, a := range assignments {
+		targetRoles = append(targetRoles, a.RoleDefinitionID)
+	}
+	if rbac.CanManageUser(v.roles, targetRoles) {
+		return
+	}
+	for _, action := range []string{"unlock", "reset", "revoke", "disable"} {
+		view.Can[action] = false
+	}
+	view.Protected = true
 }
 
 // diagnosis is the diagnose report for upn as text.

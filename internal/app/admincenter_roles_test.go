@@ -1,0 +1,99 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-idp/portcullis/internal/rbac"
+)
+
+// TestAdminCenterRefusalsByRole posts every console action as an
+// administrator whose roles do not allow it, with a valid session and CSRF
+// token (the page's buttons are hidden, but a crafted form is not): each is
+// refused by the API with 403, the page says so, and nothing changes. A
+// Helpdesk Administrator on a Global Administrator's page is offered no
+// action and told why, since administrators are protected from lower ones.
+func TestAdminCenterRefusalsByRole(t *testing.T) {
+	ts := startServer(t, nil)
+	global, _ := ts.withRole("gail", rbac.GlobalAdministrator)
+
+	// Something to unblock and remove: made by a Global Administrator.
+	gb := newBrowser(t, "")
+	gp := adminSignIn(t, ts, gb, "/admin/protection", global.UserPrincipalName, adminTestPassword)
+	gcsrf := csrfOf(t, gp.body)
+	gb.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {gcsrf}, "prefix": {"203.0.113.9"}, "reason": {"test"}})
+	gb.do("POST", ts.base+"/admin/protection/location", url.Values{"csrf": {gcsrf}, "name": {"Office"}, "ranges": {"198.51.100.0/24"}})
+	gp = gb.do("GET", ts.base+"/admin/protection", nil)
+	block := between(gp.body, `action="/admin/protection/unblocked/`, `"`)
+	location := between(gp.body, `action="/admin/protection/location-deleted/`, `"`)
+	if block == "" || location == "" {
+		t.Fatalf("setup: block %q, location %q", block, location)
+	}
+	policy := url.Values{"threshold": {"2"}, "duration": {"60"}, "maxDuration": {"600"}, "window": {"600"},
+		"etag": {between(gp.body, `name="etag" value="`, `"`)}}
+
+	userPage := "/admin/users/" + ts.alice.ID
+	cases := []struct {
+		role, page string
+		actions    []string
+		fields     url.Values
+	}{
+		{rbac.GlobalReader, userPage, []string{"unlock", "reset", "revoke", "disable", "enable"}, nil},
+		{rbac.HelpdeskAdministrator, userPage, []string{"disable", "enable"}, nil},
+		{rbac.HelpdeskAdministrator, "/admin/users/" + global.ID, []string{"unlock", "reset", "revoke"}, nil},
+		{rbac.SecurityReader, "/admin/protection", []string{"policy", "blocked", "unblocked/" + block, "location",
+			"location-deleted/" + location}, policy},
+		{rbac.SecurityOperator, userPage, []string{"unlock", "reset", "disable"}, nil},
+	}
+	for i, c := range cases {
+		role, _ := rbac.RoleByID(c.role)
+		admin, _ := ts.withRole(strings.ToLower(strings.ReplaceAll(role.Name, " ", ""))+string(rune('a'+i)), c.role)
+		b := newBrowser(t, "")
+		p := adminSignIn(t, ts, b, c.page, admin.UserPrincipalName, adminTestPassword)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s opening %s: %d", role.Name, c.page, p.status)
+		}
+		for _, action := range c.actions {
+			target := c.page + "/" + action
+			if strings.Contains(p.body, `action="`+target+`"`) {
+				t.Errorf("%s is offered %s on %s", role.Name, action, c.page)
+			}
+			form := url.Values{"csrf": {csrfOf(t, p.body)}, "prefix": {"192.0.2.1"}, "name": {"Other"}, "ranges": {"192.0.2.0/24"}}
+			for k, v := range c.fields {
+				form[k] = v
+			}
+			r := b.do("POST", ts.base+target, form)
+			if r.status != http.StatusForbidden || !strings.Contains(r.body, `role="alert"`) {
+				t.Errorf("%s posting %s: %d, want 403 with the reason shown", role.Name, target, r.status)
+			}
+		}
+		if c.page == "/admin/users/"+global.ID && !strings.Contains(p.body, "holds an administrator role that your roles cannot manage") {
+			t.Errorf("%s is not told why a Global Administrator's page has no actions", role.Name)
+		}
+	}
+
+	// Nothing changed.
+	if r := ts.token(passwordForm(global.UserPrincipalName, adminTestPassword)); r.status != http.StatusOK {
+		t.Fatalf("the Global Administrator's password: %s", r.raw)
+	}
+	if r := ts.token(passwordForm("alice@contoso.test", alicePassword)); r.status != http.StatusOK {
+		t.Fatalf("alice's password: %s", r.raw)
+	}
+	if u, _ := ts.srv.Store().GetUser(t.Context(), ts.tenant.ID, ts.alice.ID); !u.AccountEnabled {
+		t.Fatal("alice was disabled")
+	}
+	after := gb.do("GET", ts.base+"/admin/protection", nil)
+	for _, still := range []string{"203.0.113.9/32", "Office", "198.51.100.0/24"} {
+		if !strings.Contains(after.body, still) {
+			t.Fatalf("%s is gone after refused posts", still)
+		}
+	}
+	if strings.Contains(after.body, "192.0.2.") {
+		t.Fatal("a refused post added a block or location")
+	}
+	if pol, err := ts.srv.Store().GetLockoutPolicy(t.Context(), ts.tenant.ID); err == nil && pol.Threshold == 2 {
+		t.Fatal("a Security Reader changed the lockout policy")
+	}
+}
