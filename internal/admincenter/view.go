@@ -98,6 +98,15 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05")
 	},
+	// whenText is when for a time the API gave as RFC 3339 text (as is,
+	// if it is not).
+	"whenText": func(s string) string {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return s
+		}
+		return t.UTC().Format("2006-01-02 15:04:05")
+	},
 	// clock is a lock's end as an administrator reads it at a glance.
 	"clock": func(t time.Time) string { return t.UTC().Format("15:04 UTC, 2 Jan") },
 	"mod":   func(a, b int) int { return a % b },
