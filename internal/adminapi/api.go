@@ -63,6 +63,7 @@ type API struct {
 	handlers          map[string]handler
 	refused           seenSet       // token IDs whose refusal is already audited
 	importing         chan struct{} // one user import at a time
+	summaries         summaryCache
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -113,6 +114,7 @@ func New(c Config) *API {
 		"GET /v1.0/auditLogs/signIns":                                 a.listSignIns,
 		"GET /v1.0/auditLogs/signIns/{id}":                            a.getSignIn,
 		"GET /v1.0/portcullis/signIns/export":                         a.exportSignIns,
+		"GET /v1.0/portcullis/signIns/summary":                        a.summarizeSignIns,
 		"GET /v1.0/portcullis/diagnose":                               a.diagnoseUser,
 		"GET /v1.0/auditLogs/directoryAudits":                         a.listAudits,
 		"GET /v1.0/portcullis/lockoutPolicy":                          a.getPolicy,

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/guard"
@@ -16,15 +13,16 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
-// The Overview: the last 24 hours at a glance, each part read through the
-// API like every other page (counts with $count, records with $filter).
+// The Overview: the last 24 hours at a glance, read through the API like
+// every other page: the counts from one summary of the span (one scan of
+// the log, however busy the day), the locked accounts from the newest
+// 50053 refusals and each user's lockout status.
 
 // overviewHours is the chart's span, one bar per hour.
 const overviewHours = 24
 
-// watchedCodes are the error codes whose counts the overview lists: the
-// ones a sign-in failure usually carries.
-var watchedCodes = []int{50126, 50053, 50057, 50055, 50034, 50173, 90055, 53003, 7000215}
+// overviewCodes is how many error codes the overview lists.
+const overviewCodes = 8
 
 type hourBar struct {
 	Label              string
@@ -39,9 +37,9 @@ type codeCount struct {
 }
 
 type addressCount struct {
-	Address  string
-	Failures int
-	Accounts int
+	Address  string `json:"ipAddress"`
+	Failures int64  `json:"failures"`
+	Accounts int64  `json:"accounts"`
 }
 
 type lockedUser struct {
@@ -58,7 +56,7 @@ type overviewView struct {
 	Locked          []lockedUser
 	Blocks          []store.IPBlock
 	Attackers       []addressCount
-	Sampled         int
+	AsOf            time.Time // when the counts were taken (they are kept half a minute)
 	ShowLog         bool
 	ShowLocked      bool
 	ShowBlocks      bool
@@ -70,11 +68,9 @@ func (c *Center) overviewPage(w http.ResponseWriter, r *http.Request, v *viewer)
 		ShowLocked: v.can(rbac.SignInsRead) && v.can(rbac.LockoutRead), ShowBlocks: v.can(rbac.IPProtectionRead)}
 	now := c.now().UTC().Truncate(time.Hour).Add(time.Hour)
 	if view.ShowLog {
-		if err := c.fillChart(r, v, &view, now); err != nil {
+		if err := c.fillSummary(r, v, &view, now); err != nil {
 			view.Error = err.Error()
 		}
-		c.fillCodes(r, v, &view, now)
-		c.fillAttackers(r, v, &view, now)
 		if view.ShowLocked {
 			c.fillLocked(r, v, &view, now)
 		}
@@ -92,39 +88,42 @@ func (c *Center) overviewPage(w http.ResponseWriter, r *http.Request, v *viewer)
 	c.render(w, http.StatusOK, "overview.html", view)
 }
 
-// count is the number of sign-ins matching filter.
-func (c *Center) count(r *http.Request, v *viewer, filter string) (int64, error) {
-	q := url.Values{"$count": {"true"}, "$top": {"1"}, "$filter": {filter}, "$select": {"id"}}
-	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns?"+q.Encode(), v.Token, nil, "")
-	var page struct {
-		Count *int64 `json:"@odata.count"`
-	}
-	if code != http.StatusOK || json.Unmarshal(body, &page) != nil || page.Count == nil {
-		return 0, fmt.Errorf("%s", apiMessage(code, body))
-	}
-	return *page.Count, nil
+// summary is the API's aggregate of a span of the sign-in log.
+type summary struct {
+	AsOf      time.Time `json:"asOf"`
+	Total     int64     `json:"total"`
+	Failures  int64     `json:"failures"`
+	Intervals []struct {
+		Start    time.Time `json:"start"`
+		Total    int64     `json:"total"`
+		Failures int64     `json:"failures"`
+	} `json:"intervals"`
+	ErrorCodes []struct {
+		ErrorCode int   `json:"errorCode"`
+		Count     int64 `json:"count"`
+	} `json:"errorCodes"`
+	TopFailingAddresses []addressCount `json:"topFailingAddresses"`
 }
 
-func between24(from, to time.Time) string {
-	return "createdDateTime ge " + from.Format(time.RFC3339) + " and createdDateTime le " + to.Add(-time.Microsecond).Format(time.RFC3339Nano)
-}
-
-// fillChart counts sign-ins and failures per hour and lays out the bars
-// (a 720 x 160 drawing).
-func (c *Center) fillChart(r *http.Request, v *viewer, view *overviewView, now time.Time) error {
-	for h := overviewHours; h > 0; h-- {
-		from, to := now.Add(-time.Duration(h)*time.Hour), now.Add(-time.Duration(h-1)*time.Hour)
-		total, err := c.count(r, v, between24(from, to))
-		if err != nil {
-			return err
+// fillSummary reads the last 24 hours' summary and lays out the chart (a
+// 720 x 160 drawing, a bar per hour), the error codes and the addresses.
+func (c *Center) fillSummary(r *http.Request, v *viewer, view *overviewView, now time.Time) error {
+	q := url.Values{"since": {now.Add(-overviewHours * time.Hour).Format(time.RFC3339)}, "until": {now.Format(time.RFC3339)},
+		"interval": {"PT1H"}, "top": {"5"}}
+	code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/signIns/summary?"+q.Encode(), v.Token, nil, "")
+	var sum summary
+	if code != http.StatusOK || json.Unmarshal(body, &sum) != nil {
+		return fmt.Errorf("%s", apiMessage(code, body))
+	}
+	view.Total, view.Failures, view.Attackers, view.AsOf = sum.Total, sum.Failures, sum.TopFailingAddresses, sum.AsOf
+	for _, c := range sum.ErrorCodes {
+		if c.ErrorCode != 0 && len(view.Codes) < overviewCodes {
+			view.Codes = append(view.Codes, codeCount{Code: c.ErrorCode, Count: c.Count})
 		}
-		failed, err := c.count(r, v, between24(from, to)+" and status/errorCode ne 0")
-		if err != nil {
-			return err
-		}
-		view.Bars = append(view.Bars, hourBar{Label: from.Format("15:00"), Total: total, Failures: failed})
-		view.Total, view.Failures = view.Total+total, view.Failures+failed
-		view.Max = max(view.Max, total)
+	}
+	for _, in := range sum.Intervals {
+		view.Bars = append(view.Bars, hourBar{Label: in.Start.UTC().Format("15:00"), Total: in.Total, Failures: in.Failures})
+		view.Max = max(view.Max, in.Total)
 	}
 	const width, height, gap = 720.0, 160.0, 4.0
 	bar := width/overviewHours - gap
@@ -140,21 +139,11 @@ func (c *Center) fillChart(r *http.Request, v *viewer, view *overviewView, now t
 	return nil
 }
 
-func (c *Center) fillCodes(r *http.Request, v *viewer, view *overviewView, now time.Time) {
-	span := between24(now.Add(-overviewHours*time.Hour), now)
-	for _, code := range watchedCodes {
-		n, err := c.count(r, v, span+" and status/errorCode eq "+strconv.Itoa(code))
-		if err == nil && n > 0 {
-			view.Codes = append(view.Codes, codeCount{Code: code, Count: n})
-		}
-	}
-	slices.SortFunc(view.Codes, func(a, b codeCount) int { return int(b.Count - a.Count) })
-}
-
-// failures reads the newest failed sign-ins of the span (at most 1,000):
-// the sample the lists below are drawn from.
-func (c *Center) failures(r *http.Request, v *viewer, filter string) []signinlog.Record {
-	q := url.Values{"$top": {"1000"}, "$filter": {filter}}
+// lockRefusals reads the newest refusals for a lock in the span (names
+// only): whose lockout status to look up.
+func (c *Center) lockRefusals(r *http.Request, v *viewer, now time.Time) []signinlog.Record {
+	filter := "createdDateTime ge " + now.Add(-overviewHours*time.Hour).Format(time.RFC3339) + " and status/errorCode eq 50053"
+	q := url.Values{"$top": {"200"}, "$filter": {filter}, "$select": {"userId,userPrincipalName,userDisplayName"}}
 	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns?"+q.Encode(), v.Token, nil, "")
 	var page struct {
 		Value []signinlog.Record `json:"value"`
@@ -165,37 +154,10 @@ func (c *Center) failures(r *http.Request, v *viewer, filter string) []signinlog
 	return page.Value
 }
 
-func (c *Center) fillAttackers(r *http.Request, v *viewer, view *overviewView, now time.Time) {
-	recs := c.failures(r, v, between24(now.Add(-overviewHours*time.Hour), now)+" and status/errorCode ne 0")
-	view.Sampled = len(recs)
-	byAddr := map[string]*addressCount{}
-	accounts := map[string]map[string]bool{}
-	for _, rec := range recs {
-		a := byAddr[rec.IPAddress]
-		if a == nil {
-			a = &addressCount{Address: rec.IPAddress}
-			byAddr[rec.IPAddress], accounts[rec.IPAddress] = a, map[string]bool{}
-		}
-		a.Failures++
-		accounts[rec.IPAddress][strings.ToLower(rec.UserPrincipalName)] = true
-	}
-	for addr, a := range byAddr {
-		a.Accounts = len(accounts[addr])
-		view.Attackers = append(view.Attackers, *a)
-	}
-	slices.SortFunc(view.Attackers, func(a, b addressCount) int {
-		if a.Failures != b.Failures {
-			return b.Failures - a.Failures
-		}
-		return strings.Compare(a.Address, b.Address)
-	})
-	view.Attackers = view.Attackers[:min(len(view.Attackers), 5)]
-}
-
 // fillLocked finds the users refused as locked in the span and keeps
 // those still locked now (at most 10 looked up).
 func (c *Center) fillLocked(r *http.Request, v *viewer, view *overviewView, now time.Time) {
-	recs := c.failures(r, v, between24(now.Add(-overviewHours*time.Hour), now)+" and status/errorCode eq 50053")
+	recs := c.lockRefusals(r, v, now)
 	seen := map[string]bool{}
 	for _, rec := range recs {
 		if rec.UserID == "" || seen[rec.UserID] || len(seen) >= 10 {

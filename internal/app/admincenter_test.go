@@ -16,7 +16,7 @@ import (
 
 // adminSignIn signs user in to the admin center through the hosted sign-in
 // page, starting from target, and returns the page the console lands on.
-func adminSignIn(t *testing.T, ts *testServer, b *browser, target, user, pw string) page {
+func adminSignIn(t testing.TB, ts *testServer, b *browser, target, user, pw string) page {
 	t.Helper()
 	p := b.do("GET", ts.base+target, nil)
 	for range 5 { // /admin/x -> /admin/signin -> authorize (the sign-in page)

@@ -22,12 +22,12 @@ import (
 // browser is a cookie-keeping HTTP client that stops at the app's redirect
 // URI, as a browser would hand the response to the app.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	ip     string // X-Forwarded-For, when the server trusts the test client as a proxy
 }
 
-func newBrowser(t *testing.T, ip string) *browser {
+func newBrowser(t testing.TB, ip string) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t, ip: ip}
 	b.client = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

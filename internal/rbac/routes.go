@@ -44,6 +44,7 @@ var Routes = []Route{
 	{"GET", "/v1.0/auditLogs/signIns", SignInsRead, false, "The sign-in log: $filter, $top, $orderby, $count, $select, paging."},
 	{"GET", "/v1.0/auditLogs/signIns/{id}", SignInsRead, false, "One sign-in record."},
 	{"GET", "/v1.0/portcullis/signIns/export", SignInsRead, false, "Every matching sign-in as CSV or JSON (?format=), streamed."},
+	{"GET", "/v1.0/portcullis/signIns/summary", SignInsRead, false, "A span of the log aggregated in one pass: per interval, per error code, top failing addresses."},
 	{"GET", "/v1.0/portcullis/diagnose", DiagnoseRead, false, "Why a user cannot sign in: cause, evidence, attack patterns, what to do (?user=&since=)."},
 	{"GET", "/v1.0/auditLogs/directoryAudits", AuditRead, false, "List the audit log."},
 	{"GET", "/v1.0/portcullis/users/{id}/lockout", LockoutRead, false, "A user's smart lockout status, per source class."},

@@ -40,6 +40,7 @@ func RunAll(t *testing.T, newStore Factory) {
 	t.Run("DirectoryAudits", func(t *testing.T) { DirectoryAudits(t, newStore) })
 	t.Run("SignInSearch", func(t *testing.T) { SignInSearch(t, newStore) })
 	t.Run("SignInAddressSearch", func(t *testing.T) { SignInAddressSearch(t, newStore) })
+	t.Run("SignInSummary", func(t *testing.T) { SignInSummary(t, newStore) })
 	t.Run("Retention", func(t *testing.T) { Retention(t, newStore) })
 }
 
