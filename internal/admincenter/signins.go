@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ type signInFilter struct {
 	App       string // app ID or the start of its display name
 	Status    string // success, failure, interrupted or ""
 	ErrorCode string
-	IP        string // an address, or the start of one
+	IP        string // an address (exact), or the start of one
 	Location  string // a country code (two letters) or a city
 }
 
@@ -109,7 +110,13 @@ func (f signInFilter) odata() (string, map[string]string) {
 		}
 	}
 	if f.IP != "" {
-		parts = append(parts, "startswith(ipAddress,"+odataString(f.IP)+")")
+		// A whole address means that address (203.0.113.1 is not also
+		// 203.0.113.10); anything else is the start of one.
+		if addr, err := netip.ParseAddr(f.IP); err == nil {
+			parts = append(parts, "ipAddress eq "+odataString(addr.String()))
+		} else {
+			parts = append(parts, "startswith(ipAddress,"+odataString(f.IP)+")")
+		}
 	}
 	if f.Location != "" {
 		if len(f.Location) == 2 {

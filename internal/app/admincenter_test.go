@@ -328,4 +328,15 @@ func TestAdminCenterOverview(t *testing.T) {
 			t.Fatalf("overview lacks %s:\n%s", want, p.body)
 		}
 	}
+	// An address's link shows that address's sign-ins, not its neighbours'
+	// that start the same; a partial address still matches them all.
+	ts.token(passwordForm("alice@contoso.test", "guess-x"), "X-Forwarded-For", "203.0.113.10")
+	if one := b.do("GET", ts.base+"/admin/signins?ip=203.0.113.1", nil); strings.Count(one.body, "<td class=\"mono\">203.0.113.1</td>") != 3 ||
+		strings.Contains(one.body, "203.0.113.10") {
+		t.Fatalf("the log of 203.0.113.1:\n%s", one.body)
+	}
+	if all := b.do("GET", ts.base+"/admin/signins?ip=203.0.113.", nil); !strings.Contains(all.body, "203.0.113.10") ||
+		!strings.Contains(all.body, "203.0.113.2") {
+		t.Fatal("a partial address does not match the addresses it starts")
+	}
 }
