@@ -69,6 +69,7 @@ type Center struct {
 	sealer    *sealer
 	pages     *template.Template
 	assets    map[string]asset
+	files     http.Handler // the assets, served
 	logger    *slog.Logger
 	now       func() time.Time
 }
@@ -90,6 +91,9 @@ func New(c Config) (*Center, error) {
 	if ac.assets, err = assetIndex(); err != nil {
 		return nil, err
 	}
+	if ac.files, err = serveAssets(); err != nil {
+		return nil, err
+	}
 	ac.pages, err = template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": ac.asset}).
 		ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
@@ -100,7 +104,7 @@ func New(c Config) (*Center, error) {
 
 // Register adds the console's routes to mux.
 func (c *Center) Register(mux *http.ServeMux) {
-	mux.Handle("GET /admin/assets/", serveAssets())
+	mux.Handle("GET /admin/assets/", c.files)
 	mux.HandleFunc("GET /admin/signin", c.signIn)
 	mux.HandleFunc("GET "+CallbackPath, c.callback)
 	mux.HandleFunc("POST /admin/signout", c.signOut)

@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -70,6 +72,24 @@ func TestAdminCenterPartialUpdates(t *testing.T) {
 	if js.status != http.StatusOK || hex.EncodeToString(digest[:]) != admincenter.HTMXSHA256 ||
 		!strings.Contains(js.header.Get("Content-Type"), "javascript") || js.header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("htmx %s as served: %d %s, sha256 %x", admincenter.HTMXVersion, js.status, js.header.Get("Content-Type"), digest)
+	}
+
+	// Asked for gzip (as browsers do), the same bytes come compressed;
+	// asked for nothing, as they are.
+	gz := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"gzip, deflate, br"}})
+	zr, err := gzip.NewReader(strings.NewReader(gz.body))
+	if err != nil || gz.header.Get("Content-Encoding") != "gzip" || len(gz.body) > len(js.body)/2 {
+		t.Fatalf("htmx gzipped: %q, %d bytes, %v", gz.header.Get("Content-Encoding"), len(gz.body), err)
+	}
+	if unzipped, _ := io.ReadAll(zr); string(unzipped) != js.body {
+		t.Fatal("the gzipped htmx is not htmx")
+	}
+	if plain := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"identity"}}); plain.body != js.body ||
+		plain.header.Get("Content-Encoding") != "" {
+		t.Fatal("htmx without gzip differs")
+	}
+	if missing := b.do("GET", ts.base+"/admin/assets/nonesuch.js", nil); missing.status != http.StatusNotFound {
+		t.Fatalf("a missing asset: %d", missing.status)
 	}
 
 	// No session yet: htmx is told where to send the window.
