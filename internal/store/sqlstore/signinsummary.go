@@ -5,15 +5,17 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // maxSummaryBuckets bounds a summary's buckets (a week of hours, with room).
 const maxSummaryBuckets = 1000
 
-// SummarizeSignIns implements store.SignInSearch: two grouped scans of the
-// span on the (tenant, time) index, one per bucket and code, one per
-// failing address.
+// SummarizeSignIns implements store.SignInSummary: two grouped scans of
+// the span on the (tenant, time) index, run at once on two read
+// connections: one per bucket and code, one per failing address.
 func (db *DB) SummarizeSignIns(ctx context.Context, q store.SignInSummaryQuery) (store.SignInSummary, error) {
 	span := q.Until.Sub(q.Since)
 	if q.Bucket <= 0 || span <= 0 || span/q.Bucket > maxSummaryBuckets {
@@ -24,21 +26,39 @@ func (db *DB) SummarizeSignIns(ctx context.Context, q store.SignInSummaryQuery) 
 	for i := range nBuckets {
 		out.Buckets = append(out.Buckets, store.SignInBucket{Start: q.Since.Add(time.Duration(i) * q.Bucket)})
 	}
-	since, until, width := ts(q.Since), ts(q.Until), q.Bucket.Microseconds()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return db.summarizeBuckets(gctx, q, &out) })
+	if q.TopAddresses > 0 {
+		g.Go(func() error {
+			addrs, err := db.topFailingAddresses(gctx, q)
+			out.Addresses = addrs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return store.SignInSummary{}, err
+	}
+	return out, nil
+}
+
+// summarizeBuckets counts the span's records per bucket and error code
+// into out's buckets and codes.
+func (db *DB) summarizeBuckets(ctx context.Context, q store.SignInSummaryQuery, out *store.SignInSummary) error {
+	since, until := ts(q.Since), ts(q.Until)
 	rows, err := db.read.QueryContext(ctx, `SELECT (created_at - ?) / ?, error_code, count(*) FROM signins `+
 		db.indexHint("signins_tenant_time")+` WHERE tenant_id = ? AND created_at >= ? AND created_at < ?
-		GROUP BY 1, 2`, since, width, q.TenantID, since, until)
+		GROUP BY 1, 2`, since, q.Bucket.Microseconds(), q.TenantID, since, until)
 	if err != nil {
-		return out, mapErr(err, "summarize sign-ins")
+		return mapErr(err, "summarize sign-ins")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var bucket, n int64
 		var code int
 		if err := rows.Scan(&bucket, &code, &n); err != nil {
-			return out, mapErr(err, "summarize sign-ins")
+			return mapErr(err, "summarize sign-ins")
 		}
-		if bucket < 0 || bucket >= int64(nBuckets) {
+		if bucket < 0 || bucket >= int64(len(out.Buckets)) {
 			continue
 		}
 		out.Buckets[bucket].Total += n
@@ -47,25 +67,25 @@ func (db *DB) SummarizeSignIns(ctx context.Context, q store.SignInSummaryQuery) 
 		}
 		out.Codes[code] += n
 	}
-	if err := rows.Err(); err != nil {
-		return out, mapErr(err, "summarize sign-ins")
-	}
-	if q.TopAddresses <= 0 {
-		return out, nil
-	}
-	addrs, err := db.read.QueryContext(ctx, `SELECT ip_address, count(*), count(DISTINCT upn) FROM signins `+
+	return mapErr(rows.Err(), "summarize sign-ins")
+}
+
+// topFailingAddresses ranks the span's addresses by failed records.
+func (db *DB) topFailingAddresses(ctx context.Context, q store.SignInSummaryQuery) ([]store.AddressFailures, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT ip_address, count(*), count(DISTINCT upn) FROM signins `+
 		db.indexHint("signins_tenant_time")+` WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND error_code <> 0
-		GROUP BY ip_address ORDER BY 2 DESC, 1 LIMIT ?`, q.TenantID, since, until, q.TopAddresses)
+		GROUP BY ip_address ORDER BY 2 DESC, 1 LIMIT ?`, q.TenantID, ts(q.Since), ts(q.Until), q.TopAddresses)
 	if err != nil {
-		return out, mapErr(err, "summarize failing addresses")
+		return nil, mapErr(err, "summarize failing addresses")
 	}
-	defer addrs.Close()
-	for addrs.Next() {
+	defer rows.Close()
+	var out []store.AddressFailures
+	for rows.Next() {
 		var a store.AddressFailures
-		if err := addrs.Scan(&a.IPAddress, &a.Failures, &a.Accounts); err != nil {
-			return out, mapErr(err, "summarize failing addresses")
+		if err := rows.Scan(&a.IPAddress, &a.Failures, &a.Accounts); err != nil {
+			return nil, mapErr(err, "summarize failing addresses")
 		}
-		out.Addresses = append(out.Addresses, a)
+		out = append(out, a)
 	}
-	return out, mapErr(addrs.Err(), "summarize failing addresses")
+	return out, mapErr(rows.Err(), "summarize failing addresses")
 }
