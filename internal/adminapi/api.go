@@ -63,7 +63,7 @@ type API struct {
 	handlers          map[string]handler
 	refused           seenSet       // token IDs whose refusal is already audited
 	importing         chan struct{} // one user import at a time
-	summaries         summaryCache
+	summaries         *summaryCache
 }
 
 // handler serves one route for an authenticated, authorised principal.
@@ -72,6 +72,7 @@ type handler func(w http.ResponseWriter, r *http.Request, p *principal)
 // New builds the API.
 func New(c Config) *API {
 	a := &API{store: c.Store, keys: c.Keys, publicURL: c.PublicURL, guard: c.Guard, dir: c.Directory, feeds: c.Feeds, changed: c.UserChanged, appChanged: c.AppChanged, keyOverlap: c.KeyOverlap, userRetentionDays: c.UserRetentionDays, logger: c.Logger, now: c.Now}
+	a.summaries = newSummaryCache()
 	if a.now == nil {
 		a.now = time.Now
 	}

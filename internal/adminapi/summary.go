@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -64,7 +65,12 @@ func (a *API) summarizeSignIns(w http.ResponseWriter, r *http.Request, p *princi
 		return
 	}
 	sum, asOf, err := a.summaries.get(r.Context(), q, a.now(), a.store.SummarizeSignIns)
-	if err != nil {
+	switch {
+	case errors.Is(err, errSummaryBusy):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", "Too many summaries are being computed; retry shortly.")
+		return
+	case err != nil:
 		a.internal(w, r, err)
 		return
 	}
@@ -126,6 +132,13 @@ func (a *API) parseSummaryQuery(r *http.Request, tenantID string) (store.SignInS
 	}
 	if q.Since.IsZero() {
 		q.Since = q.Until.Add(-24 * time.Hour)
+	}
+	// Spans start and end on whole intervals (from the Unix epoch): every
+	// asker of "about this span" shares one summary, and one cannot make
+	// each request a new scan by moving a bound by a microsecond.
+	q.Since = q.Since.Truncate(width)
+	if t := q.Until.Truncate(width); !t.Equal(q.Until) {
+		q.Until = t.Add(width)
 	}
 	span := q.Until.Sub(q.Since)
 	switch {

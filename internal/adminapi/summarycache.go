@@ -2,8 +2,10 @@ package adminapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -20,13 +22,27 @@ const summaryTTL = 30 * time.Second
 // maxCachedSummaries bounds the cache (distinct spans asked for).
 const maxCachedSummaries = 256
 
+// maxSummaryWaiters bounds the requests queued for the one scan slot:
+// beyond it the API answers 503 rather than holding more requests.
+const maxSummaryWaiters = 16
+
+// errSummaryBusy: too many summaries asked for at once.
+var errSummaryBusy = errors.New("summaries are busy")
+
 // summaryCache serves recent summaries and lets concurrent requests for the
-// same span share one computation.
+// same span share one computation. One scan runs at a time per instance,
+// whatever the spans asked for: a reader asking for many different spans
+// queues behind it (and is refused once the queue is full) instead of
+// taking every read connection of the database.
 type summaryCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedSummary
 	flight  singleflight.Group
+	slot    chan struct{} // one scan at a time
+	waiting atomic.Int32
 }
+
+func newSummaryCache() *summaryCache { return &summaryCache{slot: make(chan struct{}, 1)} }
 
 type cachedSummary struct {
 	sum  store.SignInSummary
@@ -45,6 +61,22 @@ func (c *summaryCache) get(ctx context.Context, q store.SignInSummaryQuery, now 
 	}
 	c.mu.Unlock()
 	v, err, _ := c.flight.Do(key, func() (any, error) {
+		if c.waiting.Add(1) > maxSummaryWaiters {
+			c.waiting.Add(-1)
+			return nil, errSummaryBusy
+		}
+		// Waiting is on behalf of everyone sharing this key, so it does not
+		// end when the first asker leaves; it ends after a minute.
+		wait := time.NewTimer(time.Minute)
+		defer wait.Stop()
+		select {
+		case c.slot <- struct{}{}:
+			c.waiting.Add(-1)
+		case <-wait.C:
+			c.waiting.Add(-1)
+			return nil, errSummaryBusy
+		}
+		defer func() { <-c.slot }()
 		// The scan is shared: one caller going away must not fail the rest.
 		scanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -76,7 +108,7 @@ func (c *summaryCache) store(key string, e cachedSummary, now time.Time) {
 			}
 		}
 		if len(c.entries) >= maxCachedSummaries {
-			clear(c.entries)
+			return // full of fresh entries: keep them, serve this one uncached
 		}
 	}
 	c.entries[key] = e

@@ -68,6 +68,14 @@ func TestSignInSummaryAPI(t *testing.T) {
 		t.Fatalf("summary addresses: %+v", sum.TopFailingAddresses)
 	}
 
+	// Bounds are widened to whole intervals: asking about a span a
+	// microsecond off is asking about the same span.
+	odd := ts.api("GET", "/v1.0/portcullis/signIns/summary?since="+url.QueryEscape("2026-11-20T10:17:03.000001Z")+
+		"&until="+url.QueryEscape("2026-11-20T12:00:00.000001Z"), tok, "")
+	if !strings.Contains(odd.raw, `"since":"2026-11-20T10:00:00Z"`) || !strings.Contains(odd.raw, `"until":"2026-11-20T13:00:00Z"`) {
+		t.Fatalf("a span off the hour: %s", odd.raw)
+	}
+
 	now := time.Now().UTC()
 	for query, message := range map[string]string{
 		"interval=PT0H": "interval must be",
