@@ -201,6 +201,17 @@ func (c *Center) viewer(r *http.Request) (*viewer, error) {
 	if claims.TenantID != c.tenantID || claims.ObjectID != s.UserID {
 		return nil, fmt.Errorf("session of another principal")
 	}
+	// As the API decides (so that a session it would refuse is sent to
+	// sign in, not drawn with every part refused): a disabled account, or
+	// one whose sessions were revoked after the token was issued, has no
+	// session.
+	u, err := c.store.GetUser(r.Context(), c.tenantID, s.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("read the administrator: %w", err)
+	}
+	if !u.AccountEnabled || claims.IssuedAt == nil || claims.IssuedAt.Time().Before(u.SignInSessionsValidFrom) {
+		return nil, fmt.Errorf("session revoked")
+	}
 	v := &viewer{session: s}
 	assignments, err := c.store.ListRoleAssignments(r.Context(), c.tenantID, s.UserID)
 	if err != nil {
@@ -227,7 +238,14 @@ func (c *Center) render(w http.ResponseWriter, status int, name string, data any
 	var buf strings.Builder
 	if err := c.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		c.logger.Error("admin center template failed", "template", name, "error", err)
-		http.Error(w, "The page could not be drawn.", http.StatusInternalServerError)
+		// A page of its own, drawn over the console's main region when
+		// htmx asked, so no region is swapped away for nothing.
+		redrawWholeAlways(w)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`<!DOCTYPE html><html lang="en"><title>Error - Portcullis admin center</title>` +
+			`<main id="main" tabindex="-1" data-swap-focus><h1>The page could not be drawn.</h1>` +
+			`<p><a href="/admin/">Back to the admin center</a></p></main></html>`))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

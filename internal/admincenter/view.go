@@ -69,6 +69,7 @@ func (c *Center) renderError(w http.ResponseWriter, v *viewer, status int, headi
 	if v != nil {
 		l = c.layoutFor(v, "", heading)
 	}
+	redrawWholeAlways(w)
 	c.render(w, status, "error.html", errorView{layout: l, Heading: heading, Message: message})
 }
 
@@ -77,10 +78,17 @@ func (c *Center) renderError(w http.ResponseWriter, v *viewer, status int, headi
 // results-only update would leave out.
 func redrawWhole(w http.ResponseWriter, r *http.Request) {
 	if isHTMX(r) {
-		w.Header().Set("HX-Retarget", "#main")
-		w.Header().Set("HX-Reselect", "#main")
-		w.Header().Set("HX-Reswap", "outerHTML show:window:top")
+		redrawWholeAlways(w)
 	}
+}
+
+// redrawWholeAlways is redrawWhole for answers that are the same for htmx
+// and a browser (the headers mean nothing to a browser): error pages,
+// which hold none of the regions a partial update asked for.
+func redrawWholeAlways(w http.ResponseWriter) {
+	w.Header().Set("HX-Retarget", "#main")
+	w.Header().Set("HX-Reselect", "#main")
+	w.Header().Set("HX-Reswap", "outerHTML show:window:top")
 }
 
 // answeredAt names the page a form's answer shows, for the address bar:

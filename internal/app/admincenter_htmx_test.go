@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -144,6 +145,36 @@ func TestAdminCenterPartialUpdates(t *testing.T) {
 	if p := b.doWith("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {"stale"}}, hx); p.status != http.StatusForbidden ||
 		p.header.Get("HX-Push-Url") != "false" {
 		t.Fatalf("a stale form by htmx: %d HX-Push-Url %q", p.status, p.header.Get("HX-Push-Url"))
+	}
+
+	// An error page holds none of the regions a partial update asked for:
+	// it is drawn over the main region instead of swapping one away.
+	if p := b.doWith("GET", ts.base+"/admin/signins/nonesuch", nil, hx); p.status != http.StatusNotFound ||
+		p.header.Get("HX-Retarget") != "#main" || !strings.Contains(p.body, `id="main"`) {
+		t.Fatalf("a missing record by htmx: %d retarget %q", p.status, p.header.Get("HX-Retarget"))
+	}
+
+	// A revoked or disabled administrator has no session: sent to sign in,
+	// not shown the console with every part refused.
+	_, gaTok := ts.withRole("gina", rbac.GlobalAdministrator)
+	for _, step := range []struct{ name, method, path, body string }{
+		{"revoked", "POST", "/v1.0/users/%s/revokeSignInSessions", ""},
+		{"disabled", "PATCH", "/v1.0/users/%s", `{"accountEnabled":false}`},
+	} {
+		helper, _ := ts.withRole("hal"+step.name, rbac.HelpdeskAdministrator)
+		hb := newBrowser(t, "")
+		if p := adminSignIn(t, ts, hb, "/admin/users", helper.UserPrincipalName, adminTestPassword); p.status != http.StatusOK {
+			t.Fatalf("%s: sign-in %d", step.name, p.status)
+		}
+		if r := ts.api(step.method, fmt.Sprintf(step.path, helper.ID), gaTok, step.body); r.status >= 300 {
+			t.Fatalf("%s: %d %s", step.name, r.status, r.raw)
+		}
+		if p := hb.do("GET", ts.base+"/admin/users", nil); p.status != http.StatusFound || !strings.HasPrefix(p.location.Path, "/admin/signin") {
+			t.Fatalf("%s administrator's page: %d %v", step.name, p.status, p.location)
+		}
+		if p := hb.doWith("GET", ts.base+"/admin/users", nil, hx); p.status != http.StatusNoContent || p.header.Get("HX-Redirect") == "" {
+			t.Fatalf("%s administrator's partial update: %d", step.name, p.status)
+		}
 	}
 
 	// A Reports Reader's pages keep to the same rules.
