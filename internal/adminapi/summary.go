@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/httpx"
+	"github.com/portcullis-idp/portcullis/internal/signinlog"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
@@ -22,9 +23,10 @@ const (
 )
 
 type summaryBucket struct {
-	Start    time.Time `json:"start"`
-	Total    int64     `json:"total"`
-	Failures int64     `json:"failures"`
+	Start       time.Time `json:"start"`
+	Total       int64     `json:"total"`
+	Failures    int64     `json:"failures"`
+	Interrupted int64     `json:"interrupted"`
 }
 
 type summaryCode struct {
@@ -46,6 +48,7 @@ type signInSummary struct {
 	Interval            string           `json:"interval"`
 	Total               int64            `json:"total"`
 	Failures            int64            `json:"failures"`
+	Interrupted         int64            `json:"interrupted"`
 	Intervals           []summaryBucket  `json:"intervals"`
 	ErrorCodes          []summaryCode    `json:"errorCodes"`
 	TopFailingAddresses []summaryAddress `json:"topFailingAddresses"`
@@ -77,8 +80,9 @@ func (a *API) summarizeSignIns(w http.ResponseWriter, r *http.Request, p *princi
 	out := signInSummary{AsOf: asOf.UTC(), Since: q.Since, Until: q.Until, Interval: interval, Intervals: []summaryBucket{},
 		ErrorCodes: []summaryCode{}, TopFailingAddresses: []summaryAddress{}}
 	for _, b := range sum.Buckets {
-		out.Intervals = append(out.Intervals, summaryBucket{Start: b.Start.UTC(), Total: b.Total, Failures: b.Failures})
-		out.Total, out.Failures = out.Total+b.Total, out.Failures+b.Failures
+		out.Intervals = append(out.Intervals, summaryBucket{Start: b.Start.UTC(), Total: b.Total, Failures: b.Failures,
+			Interrupted: b.Interrupted})
+		out.Total, out.Failures, out.Interrupted = out.Total+b.Total, out.Failures+b.Failures, out.Interrupted+b.Interrupted
 	}
 	for code, n := range sum.Codes {
 		c := summaryCode{ErrorCode: code, Count: n}
@@ -110,7 +114,7 @@ func (a *API) summarizeSignIns(w http.ResponseWriter, r *http.Request, p *princi
 
 func (a *API) parseSummaryQuery(r *http.Request, tenantID string) (store.SignInSummaryQuery, string, error) {
 	v := r.URL.Query()
-	q := store.SignInSummaryQuery{TenantID: tenantID, TopAddresses: 5}
+	q := store.SignInSummaryQuery{TenantID: tenantID, TopAddresses: 5, Interrupted: signinlog.InterruptedCodes}
 	interval := v.Get("interval")
 	if interval == "" {
 		interval = "PT1H"

@@ -74,10 +74,10 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 			view.Problems[d.field] = "Enter a date as YYYY-MM-DD."
 			continue
 		}
-		if d.end {
-			day = day.Add(24*time.Hour - time.Second)
+		if d.end { // the whole day, to its last microsecond
+			day = day.Add(24*time.Hour - time.Microsecond)
 		}
-		parts = append(parts, "activityDateTime "+d.op+" "+day.Format(time.RFC3339))
+		parts = append(parts, "activityDateTime "+d.op+" "+day.Format(time.RFC3339Nano))
 	}
 	if f.Activity != "" {
 		parts = append(parts, "activityDisplayName eq "+odataString(f.Activity))

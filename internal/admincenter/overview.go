@@ -24,6 +24,10 @@ const overviewHours = 24
 // overviewCodes is how many error codes the overview lists.
 const overviewCodes = 8
 
+// overviewLockedUsers is how many of the users most recently refused for a
+// lock the overview looks up (each is an API call).
+const overviewLockedUsers = 10
+
 type hourBar struct {
 	Label              string
 	Total, Failures    int64
@@ -52,11 +56,13 @@ type overviewView struct {
 	Bars            []hourBar
 	Max             int64
 	Total, Failures int64
+	Interrupted     int64
 	Codes           []codeCount
 	Locked          []lockedUser
 	Blocks          []store.IPBlock
 	Attackers       []addressCount
 	AsOf            time.Time // when the counts were taken (they are kept half a minute)
+	LockedCapped    bool      // more users were refused for a lock than were looked up
 	ShowLog         bool
 	ShowLocked      bool
 	ShowBlocks      bool
@@ -90,10 +96,11 @@ func (c *Center) overviewPage(w http.ResponseWriter, r *http.Request, v *viewer)
 
 // summary is the API's aggregate of a span of the sign-in log.
 type summary struct {
-	AsOf      time.Time `json:"asOf"`
-	Total     int64     `json:"total"`
-	Failures  int64     `json:"failures"`
-	Intervals []struct {
+	AsOf        time.Time `json:"asOf"`
+	Interrupted int64     `json:"interrupted"`
+	Total       int64     `json:"total"`
+	Failures    int64     `json:"failures"`
+	Intervals   []struct {
 		Start    time.Time `json:"start"`
 		Total    int64     `json:"total"`
 		Failures int64     `json:"failures"`
@@ -116,6 +123,7 @@ func (c *Center) fillSummary(r *http.Request, v *viewer, view *overviewView, now
 		return fmt.Errorf("%s", apiMessage(code, body))
 	}
 	view.Total, view.Failures, view.Attackers, view.AsOf = sum.Total, sum.Failures, sum.TopFailingAddresses, sum.AsOf
+	view.Interrupted = sum.Interrupted
 	for _, c := range sum.ErrorCodes {
 		if c.ErrorCode != 0 && len(view.Codes) < overviewCodes {
 			view.Codes = append(view.Codes, codeCount{Code: c.ErrorCode, Count: c.Count})
@@ -160,8 +168,12 @@ func (c *Center) fillLocked(r *http.Request, v *viewer, view *overviewView, now 
 	recs := c.lockRefusals(r, v, now)
 	seen := map[string]bool{}
 	for _, rec := range recs {
-		if rec.UserID == "" || seen[rec.UserID] || len(seen) >= 10 {
+		if rec.UserID == "" || seen[rec.UserID] {
 			continue
+		}
+		if len(seen) >= overviewLockedUsers {
+			view.LockedCapped = true // more were refused than are looked up
+			break
 		}
 		seen[rec.UserID] = true
 		code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/users/"+url.PathEscape(rec.UserID)+"/lockout", v.Token, nil, "")

@@ -143,6 +143,10 @@ func (c *Center) protectionAction(w http.ResponseWriter, r *http.Request, v *vie
 	http.Redirect(w, r, "/admin/protection?done="+done, http.StatusSeeOther)
 }
 
+// maxBlockHours bounds a block's length in the form (longer is "until
+// revoked"), far below where hours would overflow a duration.
+const maxBlockHours = 10 * 365 * 24
+
 // savePolicy sends the policy form as a PATCH with the ETag the form was
 // drawn from: if another administrator saved in between, the API answers
 // 412 and nothing is overwritten.
@@ -180,8 +184,8 @@ func (c *Center) blockAddress(r *http.Request, v *viewer) (int, []byte, map[stri
 	req := map[string]string{"prefix": prefix, "reason": strings.TrimSpace(r.PostFormValue("reason"))}
 	if h := strings.TrimSpace(r.PostFormValue("hours")); h != "" {
 		n, err := strconv.Atoi(h)
-		if err != nil || n < 1 {
-			return 0, nil, map[string]string{"hours": "Enter a whole number of hours, or leave it empty to block until revoked."}
+		if err != nil || n < 1 || n > maxBlockHours {
+			return 0, nil, map[string]string{"hours": "Enter a whole number of hours up to 87600 (ten years), or leave it empty to block until revoked."}
 		}
 		req["expiresDateTime"] = c.now().Add(time.Duration(n) * time.Hour).UTC().Format(time.RFC3339)
 	}

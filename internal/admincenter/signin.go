@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 )
@@ -36,9 +37,21 @@ func (c *Center) signIn(w http.ResponseWriter, r *http.Request) {
 func (c *Center) redirectURI() string { return c.publicURL + CallbackPath }
 
 // safeReturn keeps a return path inside the console: anything else (an
-// absolute URL, a scheme-relative //host) becomes the start page.
+// absolute URL, a scheme-relative //host, a path that would leave /admin
+// by dot segments, plain or escaped) becomes the start page.
 func safeReturn(p string) string {
-	if !strings.HasPrefix(p, "/admin") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || strings.HasPrefix(p, "//") ||
+		strings.ContainsAny(p, "\\\r\n") {
+		return "/admin/"
+	}
+	// u.Path is decoded (%2e is "."): a path that cleaning would change
+	// (dot segments, doubled slashes) is refused rather than resolved.
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != u.Path || (clean != "/admin" && !strings.HasPrefix(clean, "/admin/")) {
 		return "/admin/"
 	}
 	return p

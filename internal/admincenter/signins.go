@@ -26,10 +26,6 @@ type signInFilter struct {
 	Location  string // a country code (two letters) or a city
 }
 
-// interruptedCodes are the answers Entra lists as "interrupted": the
-// sign-in needs another step rather than failing.
-var interruptedCodes = []int{50055, 50072, 50074, 50076, 50079, 50125, 50140, 500121}
-
 func filterFromQuery(q url.Values) signInFilter {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	return signInFilter{From: get("from"), To: get("to"), User: get("user"), App: get("app"), Status: get("status"),
@@ -89,7 +85,7 @@ func (f signInFilter) odata() (string, map[string]string) {
 		parts = append(parts, "status/errorCode eq 0")
 	case "failure", "interrupted":
 		var codes []string
-		for _, c := range interruptedCodes {
+		for _, c := range signinlog.InterruptedCodes {
 			codes = append(codes, "status/errorCode eq "+strconv.Itoa(c))
 		}
 		interrupted := "(" + strings.Join(codes, " or ") + ")"

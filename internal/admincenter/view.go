@@ -9,6 +9,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/aadsts"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
+	"github.com/portcullis-idp/portcullis/internal/signinlog"
 )
 
 // layout is what every page shows around its content.
@@ -146,7 +147,7 @@ var funcs = template.FuncMap{
 		switch {
 		case code == 0:
 			return "Success"
-		case isInterrupted(code):
+		case signinlog.Interrupted(code):
 			return "Interrupted"
 		}
 		return "Failure"
@@ -176,12 +177,3 @@ type tab struct{ ID, Label string }
 
 var detailTabs = []tab{{"basic", "Basic info"}, {"location", "Location"}, {"device", "Device info"},
 	{"auth", "Authentication details"}, {"protection", "Protection"}}
-
-func isInterrupted(code int) bool {
-	for _, c := range interruptedCodes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}

@@ -18,9 +18,9 @@ import (
 )
 
 // ensureAdminCenterApp registers the admin center's built-in public client,
-// or adds this server's callback to its redirect URIs when the public URL
-// changed (the old ones stay: other instances or a proxy may still use
-// them until an administrator removes them).
+// or points its one redirect URI at this server's callback when the public
+// URL changed. Instances share a public URL (tokens name it as issuer), so
+// there is never a second callback to keep.
 func ensureAdminCenterApp(ctx context.Context, db store.Store, cfg config.Config, tenant store.Tenant, publicURL string) error {
 	redirect := strings.TrimRight(publicURL, "/") + admincenter.CallbackPath
 	dir := DirectoryService(db, cfg)
@@ -36,10 +36,12 @@ func ensureAdminCenterApp(ctx context.Context, db store.Store, cfg config.Config
 	if err != nil {
 		return fmt.Errorf("read the admin center app: %w", err)
 	}
-	if slices.Contains(app.RedirectURIs, redirect) {
+	// Only the current address: a callback left from an earlier public URL
+	// would let whoever holds that domain now receive administrators' codes.
+	if slices.Equal(app.RedirectURIs, []string{redirect}) {
 		return nil
 	}
-	uris := append(slices.Clone(app.RedirectURIs), redirect)
+	uris := []string{redirect}
 	_, _, err = dir.UpdateApp(ctx, tenant.ID, admincenter.ClientID, directory.AppChange{RedirectURIs: &uris})
 	return err
 }

@@ -1,11 +1,18 @@
 package app_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/portcullis-idp/portcullis/internal/admincenter"
+	"github.com/portcullis-idp/portcullis/internal/app"
+	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
 )
 
@@ -95,5 +102,41 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 	}
 	if pol, err := ts.srv.Store().GetLockoutPolicy(t.Context(), ts.tenant.ID); err == nil && pol.Threshold == 2 {
 		t.Fatal("a Security Reader changed the lockout policy")
+	}
+}
+
+// TestAdminCenterCallbackFollowsPublicURL: at every start the admin
+// center's client has exactly this server's callback; one left from an
+// earlier public URL (a domain given up) is removed.
+func TestAdminCenterCallbackFollowsPublicURL(t *testing.T) {
+	ctx := context.Background()
+	cfg := fastConfig(t)
+	db, err := app.OpenConfiguredStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := app.Initialise(ctx, db, cfg, app.InitOptions{Domain: "contoso.test", AdminPassword: adminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []string{"https://idp.old-domain.example/admin/callback"}
+	db.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for round := range 2 {
+		srv, err := app.Start(ctx, cfg, io.Discard, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := srv.Store().GetApp(ctx, admincenter.ClientID)
+		if err != nil || !slices.Equal(client.RedirectURIs, []string{srv.BaseURL() + admincenter.CallbackPath}) {
+			t.Fatalf("round %d: the admin center's redirect URIs %v (%v)", round, client.RedirectURIs, err)
+		}
+		if round == 0 { // as if the public URL had been another
+			if _, _, err := app.DirectoryService(srv.Store(), cfg).UpdateApp(ctx, res.Tenant.ID, admincenter.ClientID,
+				directory.AppChange{RedirectURIs: &old}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv.Shutdown(ctx)
 	}
 }

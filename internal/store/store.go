@@ -305,6 +305,9 @@ type SignInSummaryQuery struct {
 	Since, Until time.Time     // [Since, Until)
 	Bucket       time.Duration // the width of a bucket (an hour, say)
 	TopAddresses int           // how many failing addresses to rank
+	// Interrupted are the error codes counted as interrupted, neither
+	// success nor failure (Entra's sign-in log status).
+	Interrupted []int
 }
 
 // SignInSummary is a span of the log aggregated.
@@ -314,15 +317,15 @@ type SignInSummary struct {
 	Buckets []SignInBucket
 	// Codes counts records per error code over the span (0 is success).
 	Codes map[int]int64
-	// Addresses are those with the most failed records (error code not 0),
-	// most first, then by address.
+	// Addresses are those with the most failed records (error code neither
+	// 0 nor interrupted), most first, then by address.
 	Addresses []AddressFailures
 }
 
 // SignInBucket is one bucket of a summary.
 type SignInBucket struct {
-	Start           time.Time
-	Total, Failures int64
+	Start                        time.Time
+	Total, Failures, Interrupted int64
 }
 
 // AddressFailures is one failing address of a summary: its failed records

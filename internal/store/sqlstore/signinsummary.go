@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -62,7 +63,11 @@ func (db *DB) summarizeBuckets(ctx context.Context, q store.SignInSummaryQuery, 
 			continue
 		}
 		out.Buckets[bucket].Total += n
-		if code != 0 {
+		switch {
+		case code == 0:
+		case slices.Contains(q.Interrupted, code):
+			out.Buckets[bucket].Interrupted += n
+		default:
 			out.Buckets[bucket].Failures += n
 		}
 		out.Codes[code] += n
@@ -72,9 +77,16 @@ func (db *DB) summarizeBuckets(ctx context.Context, q store.SignInSummaryQuery, 
 
 // topFailingAddresses ranks the span's addresses by failed records.
 func (db *DB) topFailingAddresses(ctx context.Context, q store.SignInSummaryQuery) ([]store.AddressFailures, error) {
+	args := []any{q.TenantID, ts(q.Since), ts(q.Until), 0}
+	notFailure := "?"
+	for _, code := range q.Interrupted {
+		notFailure += ", ?"
+		args = append(args, code)
+	}
+	args = append(args, q.TopAddresses)
 	rows, err := db.read.QueryContext(ctx, `SELECT ip_address, count(*), count(DISTINCT upn) FROM signins `+
-		db.indexHint("signins_tenant_time")+` WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND error_code <> 0
-		GROUP BY ip_address ORDER BY 2 DESC, 1 LIMIT ?`, q.TenantID, ts(q.Since), ts(q.Until), q.TopAddresses)
+		db.indexHint("signins_tenant_time")+` WHERE tenant_id = ? AND created_at >= ? AND created_at < ?
+		AND error_code NOT IN (`+notFailure+`) GROUP BY ip_address ORDER BY 2 DESC, 1 LIMIT ?`, args...)
 	if err != nil {
 		return nil, mapErr(err, "summarize failing addresses")
 	}

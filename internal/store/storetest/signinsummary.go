@@ -31,9 +31,10 @@ func SignInSummary(t *testing.T, newStore Factory) {
 		{"t1", "alice@contoso.com", "198.51.100.1", 0, at(0, 30)},
 		{"t1", "carol@contoso.com", "198.51.100.2", 50126, at(2, 5)}, // hour 1 stays empty
 		{"t1", "carol@contoso.com", "198.51.100.2", 0, at(2, 59)},
-		{"t1", "dave@contoso.com", "192.0.2.9", 50126, at(3, 0)},     // the span's end: outside
-		{"t1", "erin@contoso.com", "192.0.2.9", 50126, at(-1, 0)},    // before the span
-		{"t2", "frank@fabrikam.com", "203.0.113.5", 50126, at(0, 5)}, // another tenant
+		{"t1", "carol@contoso.com", "198.51.100.3", 50076, at(2, 30)}, // interrupted: not a failure
+		{"t1", "dave@contoso.com", "192.0.2.9", 50126, at(3, 0)},      // the span's end: outside
+		{"t1", "erin@contoso.com", "192.0.2.9", 50126, at(-1, 0)},     // before the span
+		{"t2", "frank@fabrikam.com", "203.0.113.5", 50126, at(0, 5)},  // another tenant
 	}
 	var rows []store.SignInRow
 	for i, r := range recs {
@@ -43,11 +44,11 @@ func SignInSummary(t *testing.T, newStore Factory) {
 	}
 	must(t, s.AppendSignIns(ctx, rows), "AppendSignIns")
 	got, err := s.SummarizeSignIns(ctx, store.SignInSummaryQuery{TenantID: "t1", Since: at(0, 0), Until: at(3, 0),
-		Bucket: time.Hour, TopAddresses: 2})
+		Bucket: time.Hour, TopAddresses: 2, Interrupted: []int{50076}})
 	must(t, err, "SummarizeSignIns")
 	want := store.SignInSummary{
-		Buckets: []store.SignInBucket{{Start: at(0, 0), Total: 4, Failures: 3}, {Start: at(1, 0)}, {Start: at(2, 0), Total: 2, Failures: 1}},
-		Codes:   map[int]int64{0: 2, 50126: 3, 50053: 1},
+		Buckets: []store.SignInBucket{{Start: at(0, 0), Total: 4, Failures: 3}, {Start: at(1, 0)}, {Start: at(2, 0), Total: 3, Failures: 1, Interrupted: 1}},
+		Codes:   map[int]int64{0: 2, 50126: 3, 50053: 1, 50076: 1},
 		Addresses: []store.AddressFailures{{IPAddress: "203.0.113.5", Failures: 3, Accounts: 2},
 			{IPAddress: "198.51.100.2", Failures: 1, Accounts: 1}},
 	}
