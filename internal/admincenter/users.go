@@ -164,12 +164,13 @@ func (c *Center) loadUser(r *http.Request, v *viewer) (userView, int) {
 
 // limitToManageable hides the actions the API would refuse for this
 // target: administrators are protected from lower administrators (a
-// Helpdesk Administrator cannot reset a Global Administrator's password),
-// and the page says so rather than offering buttons that fail. The target's
-// roles are read from the store, since the viewer may not read roles; only
-// whether they are beyond the viewer's reach is shown.
+// User Administrator cannot reset a Global Administrator's password), and
+// the page says so rather than offering buttons that fail. Only for a
+// viewer who may read role assignments: to anyone else a missing button
+// would tell who the administrators are, so, as in Entra, they see the
+// buttons and the API refuses (and audits) the attempt.
 func (c *Center) limitToManageable(r *http.Request, v *viewer, view *userView) {
-	if !view.Can["unlock"] && !view.Can["reset"] && !view.Can["revoke"] && !view.Can["disable"] {
+	if !v.can(rbac.RolesRead) || !view.Can["unlock"] && !view.Can["reset"] && !view.Can["revoke"] && !view.Can["disable"] {
 		return
 	}
 	assignments, err := c.store.ListRoleAssignments(r.Context(), c.tenantID, view.User.ID)

@@ -20,8 +20,10 @@ import (
 // administrator whose roles do not allow it, with a valid session and CSRF
 // token (the page's buttons are hidden, but a crafted form is not): each is
 // refused by the API with 403, the page says so, and nothing changes. A
-// Helpdesk Administrator on a Global Administrator's page is offered no
-// action and told why, since administrators are protected from lower ones.
+// User Administrator on a Global Administrator's page is offered no action
+// and told why (administrators are protected from lower ones); a Helpdesk
+// Administrator, who may not read roles, is offered them as on any page,
+// and refused, so that the page does not tell who the administrators are.
 func TestAdminCenterRefusalsByRole(t *testing.T) {
 	ts := startServer(t, nil)
 	global, _ := ts.withRole("gail", rbac.GlobalAdministrator)
@@ -46,13 +48,18 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 		role, page string
 		actions    []string
 		fields     url.Values
+		// shown: the buttons are offered though the API refuses them. A
+		// Helpdesk Administrator cannot read roles, so hiding them on an
+		// administrator's page would tell who the administrators are.
+		shown bool
 	}{
-		{rbac.GlobalReader, userPage, []string{"unlock", "reset", "revoke", "disable", "enable"}, nil},
-		{rbac.HelpdeskAdministrator, userPage, []string{"disable", "enable"}, nil},
-		{rbac.HelpdeskAdministrator, "/admin/users/" + global.ID, []string{"unlock", "reset", "revoke"}, nil},
+		{rbac.GlobalReader, userPage, []string{"unlock", "reset", "revoke", "disable", "enable"}, nil, false},
+		{rbac.HelpdeskAdministrator, userPage, []string{"disable", "enable"}, nil, false},
+		{rbac.HelpdeskAdministrator, "/admin/users/" + global.ID, []string{"reset", "revoke"}, nil, true}, // Unlock: only when locked
+		{rbac.UserAdministrator, "/admin/users/" + global.ID, []string{"unlock", "reset", "revoke", "disable"}, nil, false},
 		{rbac.SecurityReader, "/admin/protection", []string{"policy", "blocked", "unblocked/" + block, "location",
-			"location-deleted/" + location}, policy},
-		{rbac.SecurityOperator, userPage, []string{"unlock", "reset", "disable"}, nil},
+			"location-deleted/" + location}, policy, false},
+		{rbac.SecurityOperator, userPage, []string{"unlock", "reset", "disable"}, nil, false},
 	}
 	for i, c := range cases {
 		role, _ := rbac.RoleByID(c.role)
@@ -64,8 +71,8 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 		}
 		for _, action := range c.actions {
 			target := c.page + "/" + action
-			if strings.Contains(p.body, `action="`+target+`"`) {
-				t.Errorf("%s is offered %s on %s", role.Name, action, c.page)
+			if offered := strings.Contains(p.body, `action="`+target+`"`); offered != c.shown {
+				t.Errorf("%s offered %s on %s: %v, want %v", role.Name, action, c.page, offered, c.shown)
 			}
 			form := url.Values{"csrf": {csrfOf(t, p.body)}, "prefix": {"192.0.2.1"}, "name": {"Other"}, "ranges": {"192.0.2.0/24"}}
 			for k, v := range c.fields {
@@ -76,8 +83,9 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 				t.Errorf("%s posting %s: %d, want 403 with the reason shown", role.Name, target, r.status)
 			}
 		}
-		if c.page == "/admin/users/"+global.ID && !strings.Contains(p.body, "holds an administrator role that your roles cannot manage") {
-			t.Errorf("%s is not told why a Global Administrator's page has no actions", role.Name)
+		told := strings.Contains(p.body, "holds an administrator role that your roles cannot manage")
+		if want := c.page == "/admin/users/"+global.ID && !c.shown; told != want {
+			t.Errorf("%s on %s told the user is a protected administrator: %v, want %v", role.Name, c.page, told, want)
 		}
 	}
 
