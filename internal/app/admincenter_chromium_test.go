@@ -78,6 +78,16 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	if r := ts.token(passwordForm("alice@contoso.test", alicePassword), "X-Forwarded-For", "203.0.113.50"); r.errorCode() != 50053 {
 		t.Fatalf("alice is not locked: %s", r.raw)
 	}
+
+	cloudAppAdminFindsWhy(t, ts, path)
+	helpdeskUnlocks(t, ts, path)
+	globalAdminByKeyboard(t, ts, path)
+}
+
+// cloudAppAdminFindsWhy: the seed's path, from signing in to the
+// record's Protection tab, every step after the first a partial update.
+func cloudAppAdminFindsWhy(t *testing.T, ts *testServer, path string) {
+	t.Helper()
 	admin, _ := ts.withRole("carol", rbac.CloudApplicationAdministrator)
 
 	c := newChrome(t, path, "198.51.100.20")
@@ -121,7 +131,12 @@ func TestAdminCenterWithChromium(t *testing.T) {
 		t.Fatalf("console errors: %q", e)
 	}
 
-	// A Helpdesk Administrator finds Alice, sees the lock and unlocks it.
+}
+
+// helpdeskUnlocks: a Helpdesk Administrator finds Alice by typing, sees the
+// lock (also at phone width) and unlocks it; Alice then signs in.
+func helpdeskUnlocks(t *testing.T, ts *testServer, path string) {
+	t.Helper()
 	helpdesk, _ := ts.withRole("harry", rbac.HelpdeskAdministrator)
 	h := newChrome(t, path, "198.51.100.21")
 	herrs := h.consoleErrors()
@@ -164,7 +179,12 @@ func TestAdminCenterWithChromium(t *testing.T) {
 		t.Fatalf("console errors: %q", e)
 	}
 
-	// The Global Administrator's protection and audit pages.
+}
+
+// globalAdminByKeyboard: a Global Administrator's protection and audit
+// pages, reached by keyboard; then the session ends mid-use.
+func globalAdminByKeyboard(t *testing.T, ts *testServer, path string) {
+	t.Helper()
 	g := newChrome(t, path, "198.51.100.22")
 	gerrs := g.consoleErrors()
 	g.run(chromedp.Navigate(ts.base+"/admin/protection"), chromedp.WaitVisible(`#password`),

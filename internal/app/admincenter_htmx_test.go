@@ -68,30 +68,7 @@ func checkPartialPage(t *testing.T, name string, p page) {
 func TestAdminCenterPartialUpdates(t *testing.T) {
 	ts := startServer(t, nil)
 	b := newBrowser(t, "")
-	js := b.do("GET", ts.base+"/admin/assets/htmx.min.js", nil)
-	digest := sha256.Sum256([]byte(js.body))
-	if js.status != http.StatusOK || hex.EncodeToString(digest[:]) != admincenter.HTMXSHA256 ||
-		!strings.Contains(js.header.Get("Content-Type"), "javascript") || js.header.Get("X-Content-Type-Options") != "nosniff" {
-		t.Fatalf("htmx %s as served: %d %s, sha256 %x", admincenter.HTMXVersion, js.status, js.header.Get("Content-Type"), digest)
-	}
-
-	// Asked for gzip (as browsers do), the same bytes come compressed;
-	// asked for nothing, as they are.
-	gz := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"gzip, deflate, br"}})
-	zr, err := gzip.NewReader(strings.NewReader(gz.body))
-	if err != nil || gz.header.Get("Content-Encoding") != "gzip" || len(gz.body) > len(js.body)/2 {
-		t.Fatalf("htmx gzipped: %q, %d bytes, %v", gz.header.Get("Content-Encoding"), len(gz.body), err)
-	}
-	if unzipped, _ := io.ReadAll(zr); string(unzipped) != js.body {
-		t.Fatal("the gzipped htmx is not htmx")
-	}
-	if plain := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"identity"}}); plain.body != js.body ||
-		plain.header.Get("Content-Encoding") != "" {
-		t.Fatal("htmx without gzip differs")
-	}
-	if missing := b.do("GET", ts.base+"/admin/assets/nonesuch.js", nil); missing.status != http.StatusNotFound {
-		t.Fatalf("a missing asset: %d", missing.status)
-	}
+	js := servedHTMX(t, ts, b)
 
 	// No session yet: htmx is told where to send the window.
 	hx := http.Header{"Hx-Request": {"true"}}
@@ -154,8 +131,49 @@ func TestAdminCenterPartialUpdates(t *testing.T) {
 		t.Fatalf("a missing record by htmx: %d retarget %q", p.status, p.header.Get("HX-Retarget"))
 	}
 
-	// A revoked or disabled administrator has no session: sent to sign in,
-	// not shown the console with every part refused.
+	requireEndedSessionsSignIn(t, ts, hx)
+
+	// A Reports Reader's pages keep to the same rules.
+	reader, _ := ts.withRole("rhea", rbac.ReportsReader)
+	rb := newBrowser(t, "")
+	checkPartialPage(t, "reader's log", adminSignIn(t, ts, rb, "/admin/signins", reader.UserPrincipalName, adminTestPassword))
+}
+
+// servedHTMX fetches the vendored htmx and requires it to be the pinned
+// release, served with its type, and gzipped only when asked for.
+func servedHTMX(t *testing.T, ts *testServer, b *browser) page {
+	t.Helper()
+	js := b.do("GET", ts.base+"/admin/assets/htmx.min.js", nil)
+	digest := sha256.Sum256([]byte(js.body))
+	if js.status != http.StatusOK || hex.EncodeToString(digest[:]) != admincenter.HTMXSHA256 ||
+		!strings.Contains(js.header.Get("Content-Type"), "javascript") || js.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("htmx %s as served: %d %s, sha256 %x", admincenter.HTMXVersion, js.status, js.header.Get("Content-Type"), digest)
+	}
+
+	// Asked for gzip (as browsers do), the same bytes come compressed;
+	// asked for nothing, as they are.
+	gz := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"gzip, deflate, br"}})
+	zr, err := gzip.NewReader(strings.NewReader(gz.body))
+	if err != nil || gz.header.Get("Content-Encoding") != "gzip" || len(gz.body) > len(js.body)/2 {
+		t.Fatalf("htmx gzipped: %q, %d bytes, %v", gz.header.Get("Content-Encoding"), len(gz.body), err)
+	}
+	if unzipped, _ := io.ReadAll(zr); string(unzipped) != js.body {
+		t.Fatal("the gzipped htmx is not htmx")
+	}
+	if plain := b.doWith("GET", ts.base+"/admin/assets/htmx.min.js", nil, http.Header{"Accept-Encoding": {"identity"}}); plain.body != js.body ||
+		plain.header.Get("Content-Encoding") != "" {
+		t.Fatal("htmx without gzip differs")
+	}
+	if missing := b.do("GET", ts.base+"/admin/assets/nonesuch.js", nil); missing.status != http.StatusNotFound {
+		t.Fatalf("a missing asset: %d", missing.status)
+	}
+	return js
+}
+
+// requireEndedSessionsSignIn: a revoked or disabled administrator has no
+// session: sent to sign in, not shown the console with every part refused.
+func requireEndedSessionsSignIn(t *testing.T, ts *testServer, hx http.Header) {
+	t.Helper()
 	_, gaTok := ts.withRole("gina", rbac.GlobalAdministrator)
 	for _, step := range []struct{ name, method, path, body string }{
 		{"revoked", "POST", "/v1.0/users/%s/revokeSignInSessions", ""},
@@ -176,9 +194,4 @@ func TestAdminCenterPartialUpdates(t *testing.T) {
 			t.Fatalf("%s administrator's partial update: %d", step.name, p.status)
 		}
 	}
-
-	// A Reports Reader's pages keep to the same rules.
-	reader, _ := ts.withRole("rhea", rbac.ReportsReader)
-	rb := newBrowser(t, "")
-	checkPartialPage(t, "reader's log", adminSignIn(t, ts, rb, "/admin/signins", reader.UserPrincipalName, adminTestPassword))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/app"
 	"github.com/portcullis-idp/portcullis/internal/directory"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
+	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
 // TestAdminCenterRefusalsByRole posts every console action as an
@@ -28,21 +29,7 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 	ts := startServer(t, nil)
 	global, _ := ts.withRole("gail", rbac.GlobalAdministrator)
 
-	// Something to unblock and remove: made by a Global Administrator.
-	gb := newBrowser(t, "")
-	gp := adminSignIn(t, ts, gb, "/admin/protection", global.UserPrincipalName, adminTestPassword)
-	gcsrf := csrfOf(t, gp.body)
-	gb.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {gcsrf}, "prefix": {"203.0.113.9"}, "reason": {"test"}})
-	gb.do("POST", ts.base+"/admin/protection/location", url.Values{"csrf": {gcsrf}, "name": {"Office"}, "ranges": {"198.51.100.0/24"}})
-	gp = gb.do("GET", ts.base+"/admin/protection", nil)
-	block := between(gp.body, `action="/admin/protection/unblocked/`, `"`)
-	location := between(gp.body, `action="/admin/protection/location-deleted/`, `"`)
-	if block == "" || location == "" {
-		t.Fatalf("setup: block %q, location %q", block, location)
-	}
-	policy := url.Values{"threshold": {"2"}, "duration": {"60"}, "maxDuration": {"600"}, "window": {"600"},
-		"etag": {between(gp.body, `name="etag" value="`, `"`)}}
-
+	gb, block, location, policy := protectionFixtures(t, ts, global)
 	userPage := "/admin/users/" + ts.alice.ID
 	cases := []struct {
 		role, page string
@@ -89,7 +76,34 @@ func TestAdminCenterRefusalsByRole(t *testing.T) {
 		}
 	}
 
-	// Nothing changed.
+	requireNothingChanged(t, ts, global, gb)
+}
+
+// protectionFixtures has a Global Administrator block an address and add a
+// named location through the console, for others to try to undo, and
+// returns their browser, the two IDs and a lockout policy form.
+func protectionFixtures(t *testing.T, ts *testServer, global store.User) (*browser, string, string, url.Values) {
+	t.Helper()
+	gb := newBrowser(t, "")
+	gp := adminSignIn(t, ts, gb, "/admin/protection", global.UserPrincipalName, adminTestPassword)
+	gcsrf := csrfOf(t, gp.body)
+	gb.do("POST", ts.base+"/admin/protection/blocked", url.Values{"csrf": {gcsrf}, "prefix": {"203.0.113.9"}, "reason": {"test"}})
+	gb.do("POST", ts.base+"/admin/protection/location", url.Values{"csrf": {gcsrf}, "name": {"Office"}, "ranges": {"198.51.100.0/24"}})
+	gp = gb.do("GET", ts.base+"/admin/protection", nil)
+	block := between(gp.body, `action="/admin/protection/unblocked/`, `"`)
+	location := between(gp.body, `action="/admin/protection/location-deleted/`, `"`)
+	if block == "" || location == "" {
+		t.Fatalf("setup: block %q, location %q", block, location)
+	}
+	policy := url.Values{"threshold": {"2"}, "duration": {"60"}, "maxDuration": {"600"}, "window": {"600"},
+		"etag": {between(gp.body, `name="etag" value="`, `"`)}}
+	return gb, block, location, policy
+}
+
+// requireNothingChanged: after the refused posts, passwords, the account,
+// the block, the location and the policy are as they were.
+func requireNothingChanged(t *testing.T, ts *testServer, global store.User, gb *browser) {
+	t.Helper()
 	if r := ts.token(passwordForm(global.UserPrincipalName, adminTestPassword)); r.status != http.StatusOK {
 		t.Fatalf("the Global Administrator's password: %s", r.raw)
 	}
