@@ -196,6 +196,25 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	}
 	s.provider = provider
 	mux := http.NewServeMux()
+	if err := s.registerPublic(mux, cfg, state, reg, logger); err != nil {
+		return nil, err
+	}
+	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
+		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
+		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
+	if err := s.registerAdminCenter(ctx, cfg, mux, keys, logger); err != nil {
+		return nil, err
+	}
+	mux.Handle("/", provider)
+	hsts := strings.HasPrefix(s.baseURL, "https://")
+	return httpx.SecurityHeaders(hsts, httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
+}
+
+// registerPublic adds the routes that need no token: health and readiness,
+// metrics (from the allowed addresses), the error reference page, the
+// hosted pages' assets and the branding logo.
+func (s *Server) registerPublic(mux *http.ServeMux, cfg config.Config, state guardState, reg *prometheus.Registry,
+	logger *slog.Logger) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -216,7 +235,7 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	})
 	metricsAllow, err := config.ParsePrefixes(cfg.MetricsAllow)
 	if err != nil {
-		return nil, fmt.Errorf("metrics_allow: %w", err)
+		return fmt.Errorf("metrics_allow: %w", err)
 	}
 	mux.Handle("GET /metrics", onlyFrom(metricsAllow, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /error", oidc.ErrorPage)
@@ -225,19 +244,11 @@ func (s *Server) handler(ctx context.Context, cfg config.Config, proxies []netip
 	if cfg.SignIn.LogoFile != "" {
 		logo, err := webui.Logo(cfg.SignIn.LogoFile, config.MaxLogoBytes)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		mux.Handle("GET /branding/logo", logo)
 	}
-	adminapi.New(adminapi.Config{Store: s.db, Keys: keys, PublicURL: s.baseURL, Guard: g,
-		Directory: DirectoryService(s.db, cfg), Feeds: src.Feeds, UserChanged: provider.ForgetUser, AppChanged: provider.ForgetApp,
-		KeyOverlap: KeyOverlap(cfg), UserRetentionDays: cfg.SignInLog.UserDays(), Logger: logger}).Register(mux)
-	if err := s.registerAdminCenter(ctx, cfg, mux, keys, logger); err != nil {
-		return nil, err
-	}
-	mux.Handle("/", provider)
-	hsts := strings.HasPrefix(s.baseURL, "https://")
-	return httpx.SecurityHeaders(hsts, httpx.RequestIDs(httpx.NewClientIPResolver(proxies).Middleware(mux))), nil
+	return nil
 }
 
 // DataDir is the data directory the server runs on.
