@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -201,6 +202,19 @@ func globalAdminByKeyboard(t *testing.T, ts *testServer, path string) {
 	g.run(chromedp.Focus(`nav.side a[href="/admin/audits"]`), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(`#a-activity`),
 		chromedp.Poll(`document.activeElement.id === "main"`, nil, chromedp.WithPollingTimeout(10*time.Second)))
 	g.shoot("admin-10-audit-logs")
+
+	// The dark scheme (the system's preference) keeps every page readable:
+	// axe checks its contrast like the light one's.
+	g.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}))
+	for i, page := range []struct{ path, ready string }{
+		{"/admin/", ".tiles"}, {"/admin/signins?user=alice%40contoso.test", "#log-results"},
+		{"/admin/users/" + ts.alice.ID, ".toolbar"}, {"/admin/protection", "#h-policy"},
+	} {
+		g.run(chromedp.Navigate(ts.base+page.path), chromedp.WaitVisible(page.ready))
+		g.shoot(fmt.Sprintf("admin-%d-dark", 11+i))
+	}
+	g.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.Navigate(ts.base+"/admin/audits"), chromedp.WaitVisible(`#a-activity`))
 
 	// The session ends (here: its cookies are gone). The next click must
 	// take the whole window to the sign-in page, not draw that page inside
