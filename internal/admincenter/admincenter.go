@@ -26,6 +26,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/oidc"
 	"github.com/portcullis-idp/portcullis/internal/rbac"
+	"github.com/portcullis-idp/portcullis/internal/staticfiles"
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
@@ -68,8 +69,7 @@ type Center struct {
 	secure    bool
 	sealer    *sealer
 	pages     *template.Template
-	assets    map[string]asset
-	files     http.Handler // the assets, served
+	static    *staticfiles.Files // assets/, under /admin/assets/
 	logger    *slog.Logger
 	now       func() time.Time
 }
@@ -88,13 +88,10 @@ func New(c Config) (*Center, error) {
 	if ac.logger == nil {
 		ac.logger = slog.New(slog.DiscardHandler)
 	}
-	if ac.assets, err = assetIndex(); err != nil {
+	if ac.static, err = staticfiles.New(assetFiles, "assets", "/admin/assets/"); err != nil {
 		return nil, err
 	}
-	if ac.files, err = serveAssets(); err != nil {
-		return nil, err
-	}
-	ac.pages, err = template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": ac.asset}).
+	ac.pages, err = template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": ac.static.Asset}).
 		ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("admin center templates: %w", err)
@@ -104,7 +101,7 @@ func New(c Config) (*Center, error) {
 
 // Register adds the console's routes to mux.
 func (c *Center) Register(mux *http.ServeMux) {
-	mux.Handle("GET /admin/assets/", c.files)
+	mux.Handle("GET /admin/assets/", c.static)
 	mux.HandleFunc("GET /admin/signin", c.signIn)
 	mux.HandleFunc("GET "+CallbackPath, c.callback)
 	mux.HandleFunc("POST /admin/signout", c.signOut)
@@ -173,15 +170,6 @@ func (c *Center) sendToSignIn(w http.ResponseWriter, r *http.Request) {
 
 // isHTMX reports whether htmx sent r (a partial update, not a navigation).
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
-
-// asset is the template function linking an embedded file.
-func (c *Center) asset(name string) (asset, error) {
-	a, ok := c.assets[name]
-	if !ok {
-		return asset{}, fmt.Errorf("no asset %q", name)
-	}
-	return a, nil
-}
 
 // viewer reads and checks the session: the cookie must open, and its token
 // must still verify (signature, expiry): the token's expiry is the
