@@ -251,7 +251,8 @@ func (p *Provider) respondToApp(w http.ResponseWriter, flow authFlow, v url.Valu
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+
 			originOf(flow.RedirectURI)+"; frame-ancestors 'none'")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = formPostTmpl.Execute(w, map[string]any{"Action": flow.RedirectURI, "Values": v})
+		_ = formPostTmpl.Execute(w, map[string]any{"Action": flow.RedirectURI, "Values": v,
+			"CSS": webui.AssetURL("portcullis.css"), "Script": webui.AssetURL("formpost.js")})
 		return
 	}
 	target, _ := url.Parse(flow.RedirectURI)
@@ -283,7 +284,7 @@ func originOf(uri string) string {
 // where scripts run, the button where they do not.
 var formPostTmpl = template.Must(template.New("formpost").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Continue</title>
-<link rel="stylesheet" href="/assets/portcullis.css"><script src="/assets/formpost.js" defer></script></head>
+<link rel="stylesheet" href="{{.CSS}}"><script src="{{.Script}}" defer></script></head>
 <body><main class="page"><section class="card"><form method="post" action="{{.Action}}" id="response">
 {{range $k, $vs := .Values}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}
 <p class="lead">Signing you in…</p><button type="submit" class="primary">Continue</button>

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/portcullis-idp/portcullis/internal/staticfiles"
 )
 
 //go:embed templates/*.html
@@ -24,9 +26,20 @@ var templateFiles embed.FS
 //go:embed assets/*
 var assetFiles embed.FS
 
+// static is assets/, served under /assets/ at content-addressed URLs.
+var static = must(staticfiles.New(assetFiles, "assets", "/assets/"))
+
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"year": func() int { return time.Now().Year() },
+	"year":  func() int { return time.Now().Year() },
+	"asset": static.Asset,
 }).ParseFS(templateFiles, "templates/*.html"))
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 // Branding is what a company puts on its sign-in pages.
 type Branding struct {
@@ -101,15 +114,13 @@ func Render(w http.ResponseWriter, status int, name string, data any) error {
 	return err
 }
 
-// Assets serves the stylesheet under the prefix it is mounted at
-// (/assets/), cacheable for a day.
-func Assets() http.Handler {
-	fs := http.FileServerFS(assetFiles)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		fs.ServeHTTP(w, r)
-	})
-}
+// Assets serves the hosted pages' files under /assets/ (where it must be
+// mounted): kept by browsers for a day, at links that change with them.
+func Assets() http.Handler { return static }
+
+// AssetURL is the link to one of the hosted pages' files ("portcullis.css",
+// "formpost.js"), for pages drawn outside this package.
+func AssetURL(name string) string { return static.URL(name) }
 
 // Favicon serves the site icon (at /favicon.ico, where browsers ask for
 // it unprompted: a 404 there is an error in every page's console).

@@ -72,3 +72,24 @@ func TestLogo(t *testing.T) {
 		t.Fatal("a logo over the limit was accepted")
 	}
 }
+
+// TestStylesheetLinkFollowsItsContent: pages link the stylesheet at a URL
+// carrying its digest (a release's new one is fetched at once, though
+// browsers keep it a day) with an integrity digest, and that URL serves it.
+func TestStylesheetLinkFollowsItsContent(t *testing.T) {
+	rec := httptest.NewRecorder()
+	if err := Render(rec, http.StatusOK, "signedout", SignedOut{Branding: Branding{Name: "Contoso"}}); err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`<link rel="stylesheet" href="(/assets/portcullis\.css\?v=[0-9a-f]{12})" integrity="sha384-[^"]+">`).
+		FindStringSubmatch(rec.Body.String())
+	if link == nil || link[1] != AssetURL("portcullis.css") {
+		t.Fatalf("the stylesheet's link: %q", rec.Body.String())
+	}
+	get := httptest.NewRecorder()
+	Assets().ServeHTTP(get, httptest.NewRequest("GET", link[1], nil))
+	css, _ := assetFiles.ReadFile("assets/portcullis.css")
+	if get.Code != http.StatusOK || get.Body.String() != string(css) || !strings.HasPrefix(get.Header().Get("Content-Type"), "text/css") {
+		t.Fatalf("GET %s: %d %s", link[1], get.Code, get.Header().Get("Content-Type"))
+	}
+}
