@@ -5,6 +5,8 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -321,6 +323,16 @@ func TestAdminCenterOverview(t *testing.T) {
 	}
 	if n := strings.Count(p.body, `<rect class="total"`); n != 24 {
 		t.Fatalf("%d hourly bars, want 24", n)
+	}
+	// The chart's numbers are also a table, for those who cannot see it.
+	hours := between(p.body, `<details class="numbers">`, `</details>`)
+	failed := 0
+	for _, m := range regexp.MustCompile(`<td>(\d+)</td></tr>`).FindAllStringSubmatch(hours, -1) {
+		n, _ := strconv.Atoi(m[1])
+		failed += n
+	}
+	if n := strings.Count(hours, "<tr><td>"); n != 24 || failed != 5 {
+		t.Fatalf("the hourly table: %d rows, %d failed\n%s", n, failed, hours)
 	}
 	for _, want := range []string{`<span class="n">5</span><span class="l">failed</span>`, `href="/admin/signins?errorCode=50126"`,
 		`href="/admin/signins?errorCode=50053"`, `href="/admin/users/` + ts.alice.ID + `"`, `href="/admin/signins?ip=203.0.113.1"`} {
