@@ -81,7 +81,7 @@ func TestSignInSummaryAPI(t *testing.T) {
 		"interval=PT0H": "interval must be",
 		"interval=P1W":  "interval must be",
 		"since=" + url.QueryEscape(now.Add(-40*24*time.Hour).Format(time.RFC3339)):                    "at most 31 days",
-		"since=" + url.QueryEscape(now.Add(-30*24*time.Hour).Format(time.RFC3339)) + "&interval=PT1M": "At most 1,000 intervals",
+		"since=" + url.QueryEscape(now.Add(-30*24*time.Hour).Format(time.RFC3339)) + "&interval=PT1M": "at most 1,000 intervals",
 		"since=yesterday": "since must be an RFC 3339 time",
 		"until=" + url.QueryEscape(now.Add(-48*time.Hour).Format(time.RFC3339)) + "&since=" + url.QueryEscape(now.Format(time.RFC3339)): "before until",
 		"top=1000": "top must be",

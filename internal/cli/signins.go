@@ -23,7 +23,7 @@ import (
 
 func newSignInsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "signins", Short: "The sign-in log (offline, or through the API when logged in)"}
-	cmd.AddCommand(newSignInsListCmd(), newSignInsShowCmd(), newSignInsExportCmd())
+	cmd.AddCommand(newSignInsListCmd(), newSignInsShowCmd(), newSignInsExportCmd(), newSignInsSummaryCmd())
 	return cmd
 }
 
