@@ -63,6 +63,7 @@ type overviewView struct {
 	Attackers       []addressCount
 	AsOf            time.Time // when the counts were taken (they are kept half a minute)
 	LockedCapped    bool      // more users were refused for a lock than were looked up
+	Live            bool      // the page refreshes its counts by itself (?live=1)
 	ShowLog         bool
 	ShowLocked      bool
 	ShowBlocks      bool
@@ -70,7 +71,7 @@ type overviewView struct {
 }
 
 func (c *Center) overviewPage(w http.ResponseWriter, r *http.Request, v *viewer) {
-	view := overviewView{layout: c.layoutFor(v, "overview", "Overview"), ShowLog: v.can(rbac.SignInsRead),
+	view := overviewView{layout: c.layoutFor(v, "overview", "Overview"), ShowLog: v.can(rbac.SignInsRead), Live: r.URL.Query().Get("live") == "1",
 		ShowLocked: v.can(rbac.SignInsRead) && v.can(rbac.LockoutRead), ShowBlocks: v.can(rbac.IPProtectionRead)}
 	now := c.now().UTC().Truncate(time.Hour).Add(time.Hour)
 	if view.ShowLog {

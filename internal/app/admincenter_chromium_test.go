@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -83,6 +84,46 @@ func TestAdminCenterWithChromium(t *testing.T) {
 	cloudAppAdminFindsWhy(t, ts, path)
 	helpdeskUnlocks(t, ts, path)
 	globalAdminByKeyboard(t, ts, path)
+	liveOverviewRefreshes(t, ts, path)
+}
+
+// liveOverviewRefreshes: the refreshing overview swaps its counts, and
+// nothing else, after 30 seconds. The browser's virtual time runs them at
+// once: it advances (pausing while a request is in flight) until the
+// budget is spent, then stops, and the page is read as it is then.
+func liveOverviewRefreshes(t *testing.T, ts *testServer, path string) {
+	t.Helper()
+	l := newChrome(t, path, "198.51.100.23")
+	errs := l.consoleErrors()
+	spent := make(chan struct{}, 1)
+	chromedp.ListenTarget(l.ctx, func(ev any) {
+		if _, ok := ev.(*emulation.EventVirtualTimeBudgetExpired); ok {
+			spent <- struct{}{}
+		}
+	})
+	l.run(chromedp.Navigate(ts.base+"/admin/?live=1"), chromedp.WaitVisible(`#password`),
+		chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#overview-live .tiles`),
+		chromedp.Evaluate(`document.querySelector("#overview-live").pcOld = true; document.querySelector("nav.side").pcOld = true`, nil),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := emulation.SetVirtualTimePolicy(emulation.VirtualTimePolicyPauseIfNetworkFetchesPending).WithBudget(31000).Do(ctx)
+			return err
+		}))
+	select {
+	case <-spent:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the browser's virtual 31 seconds did not pass")
+	}
+	var state string
+	l.run(chromedp.Evaluate(`(document.querySelector("#overview-live").pcOld ? "not refreshed" : "refreshed") + ", " +
+		(document.querySelector("nav.side").pcOld ? "menu kept" : "menu replaced") + ", " +
+		(document.querySelector("#overview-live .tiles") ? "counts shown" : "counts lost")`, &state))
+	if state != "refreshed, menu kept, counts shown" {
+		t.Fatalf("after 30 seconds the overview is %s", state)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Fatalf("console errors: %q", e)
+	}
 }
 
 // cloudAppAdminFindsWhy: the seed's path, from signing in to the

@@ -324,6 +324,14 @@ func TestAdminCenterOverview(t *testing.T) {
 	if n := strings.Count(p.body, `<rect class="total"`); n != 24 {
 		t.Fatalf("%d hourly bars, want 24", n)
 	}
+	// Refreshing by itself only when asked, and then with a way to stop.
+	if strings.Contains(p.body, `hx-trigger="every`) || !strings.Contains(p.body, `href="/admin/?live=1"`) {
+		t.Fatal("the overview refreshes without being asked, or offers no way to ask")
+	}
+	if live := b.do("GET", ts.base+"/admin/?live=1", nil); !strings.Contains(live.body, `hx-trigger="every 30s"`) ||
+		!strings.Contains(live.body, `<a href="/admin/">Stop refreshing</a>`) || !strings.Contains(live.body, `id="overview-live"`) {
+		t.Fatalf("the refreshing overview:\n%s", live.body)
+	}
 	// The chart's numbers are also a table, for those who cannot see it.
 	hours := between(p.body, `<details class="numbers">`, `</details>`)
 	failed := 0
