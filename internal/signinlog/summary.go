@@ -60,22 +60,17 @@ type SummaryAddress struct {
 	Accounts  int64  `json:"accounts"`
 }
 
-// SummaryQuery is the store query for a span: bounds widened to whole
-// intervals (from the Unix epoch, so every asker of about the same span
-// shares one), checked against the bounds, failures counted as the log's
-// Status filter counts them.
+// SummaryQuery is the store query for a span: checked against the
+// bounds as asked, then widened to whole intervals (counted from Go's zero
+// time in UTC, so hours and days fall on the clock's), so every asker of
+// about the same span shares one summary; failures are counted as the
+// log's Status filter counts them.
 func SummaryQuery(tenantID string, since, until time.Time, interval time.Duration, top int) (store.SignInSummaryQuery, error) {
 	q := store.SignInSummaryQuery{TenantID: tenantID, Bucket: interval, TopAddresses: top, Interrupted: InterruptedCodes}
-	if interval <= 0 {
-		return q, errors.New("the interval must be positive")
-	}
-	q.Since = since.UTC().Truncate(interval)
-	q.Until = until.UTC().Truncate(interval)
-	if !q.Until.Equal(until.UTC()) {
-		q.Until = q.Until.Add(interval)
-	}
-	span := q.Until.Sub(q.Since)
+	span := until.Sub(since)
 	switch {
+	case interval <= 0:
+		return q, errors.New("the interval must be positive")
 	case span <= 0:
 		return q, errors.New("since must be before until")
 	case span > MaxSummarySpan:
@@ -84,6 +79,12 @@ func SummaryQuery(tenantID string, since, until time.Time, interval time.Duratio
 		return q, errors.New("at most 1,000 intervals: choose a longer interval")
 	case top < 0 || top > MaxSummaryTop:
 		return q, errors.New("top must be a whole number from 0 to 100")
+	}
+	// Widening adds at most an interval at each end: the store allows it.
+	q.Since = since.UTC().Truncate(interval)
+	q.Until = until.UTC().Truncate(interval)
+	if !q.Until.Equal(until.UTC()) {
+		q.Until = q.Until.Add(interval)
 	}
 	return q, nil
 }

@@ -44,10 +44,16 @@ func TestSummaryQuery(t *testing.T) {
 		{since, since.Add(30 * 24 * time.Hour), time.Minute, 5},
 		{since, since.Add(time.Hour), time.Hour, 101},
 		{since, since.Add(time.Hour), 0, 5},
+		{since, since.Add(-10 * time.Minute), time.Hour, 5}, // backwards, though within one interval
+		{since, since, time.Hour, 5},
 	} {
 		if _, err := SummaryQuery("t", c.since, c.until, c.width, c.top); err == nil {
 			t.Errorf("%+v was taken", c)
 		}
+	}
+	// 31 days asked at any time of day are taken, though widened past 31.
+	if q, err := SummaryQuery("t", since, since.Add(MaxSummarySpan), 24*time.Hour, 5); err != nil || q.Until.Sub(q.Since) != 32*24*time.Hour {
+		t.Fatalf("31 days from 10:17: %+v %v", q, err)
 	}
 	sum := NewSummary(q, store.SignInSummary{Codes: map[int]int64{0: 9, 50126: 3, 50053: 3, 50076: 7}}, since)
 	var order []int

@@ -30,6 +30,7 @@ type Asset struct {
 type served struct {
 	raw, gzipped []byte
 	contentType  string
+	version      string // the v= its links carry
 }
 
 // Files is a served directory.
@@ -55,7 +56,7 @@ func New(fsys fs.FS, dir, urlPrefix string) (*Files, error) {
 		integrity := sha512.Sum384(raw)
 		f.links[name] = Asset{URL: urlPrefix + name + "?v=" + hex.EncodeToString(version[:6]),
 			Integrity: "sha384-" + base64.StdEncoding.EncodeToString(integrity[:])}
-		s := served{raw: raw, contentType: mime.TypeByExtension(path.Ext(name))}
+		s := served{raw: raw, contentType: mime.TypeByExtension(path.Ext(name)), version: hex.EncodeToString(version[:6])}
 		if s.contentType == "" {
 			s.contentType = "application/octet-stream"
 		}
@@ -99,8 +100,12 @@ func (f *Files) Asset(name string) (Asset, error) {
 // URL is Asset(name).URL, for code that knows the name exists ("" if not).
 func (f *Files) URL(name string) string { return f.links[name].URL }
 
-// ServeHTTP serves a file by its URL path. Browsers keep it for a day: the
-// link changes when the content does.
+// ServeHTTP serves a file by its URL path. Asked for by its own link (the
+// v= of this content), it may be kept a year: a new content has a new
+// link. Asked for with another v= (a page from another release, on an
+// instance not yet upgraded or already upgraded), it is served but not
+// kept, so no cache holds these bytes under the other release's link;
+// without v=, it may be kept five minutes.
 func (f *Files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, ok := f.files[r.URL.Path]
 	if !ok {
@@ -109,7 +114,14 @@ func (f *Files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", s.contentType)
-	h.Set("Cache-Control", "public, max-age=86400")
+	switch v := r.URL.Query().Get("v"); v {
+	case s.version:
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	case "":
+		h.Set("Cache-Control", "public, max-age=300")
+	default:
+		h.Set("Cache-Control", "no-store")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Vary", "Accept-Encoding")
 	body := s.raw
@@ -127,7 +139,7 @@ func (f *Files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (listed, and not refused with q=0).
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding, params, _ := strings.Cut(strings.ToLower(strings.TrimSpace(part)), ";")
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			continue
 		}

@@ -64,6 +64,17 @@ func TestFiles(t *testing.T) {
 			t.Fatalf("Accept-Encoding %q: %d %v, %d bytes", tc.accept, resp.StatusCode, resp.Header, len(got))
 		}
 	}
+	// Kept for good only under its own link; another release's link gets
+	// the bytes, not to be kept.
+	for target, want := range map[string]string{a.URL: "public, max-age=31536000, immutable",
+		"/static/site.css?v=000000000000": "no-store", "/static/site.css": "public, max-age=300"} {
+		if got := get("GET", target, "").Header.Get("Cache-Control"); got != want {
+			t.Errorf("GET %s: Cache-Control %q, want %q", target, got, want)
+		}
+	}
+	if resp := get("GET", a.URL, "GZIP;Q=0"); resp.Header.Get("Content-Encoding") != "" {
+		t.Error("gzip refused in capitals was sent anyway")
+	}
 	if resp := get("HEAD", "/static/app.js", ""); resp.StatusCode != 200 || resp.ContentLength != int64(len("let x = 1;")) {
 		t.Fatalf("HEAD: %d, length %d", resp.StatusCode, resp.ContentLength)
 	}

@@ -17,4 +17,17 @@
       target.focus();
     }
   });
+
+  // The Overview's optional refresh: skipped while the reader is inside
+  // the counts (focus there, or the table of numbers open), so that a
+  // refresh never takes away what they are reading.
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    if (!e.target || !e.target.hasAttribute || !e.target.hasAttribute('data-live-poll')) {
+      return;
+    }
+    var region = document.getElementById('overview-live');
+    if (region && (region.contains(document.activeElement) || region.querySelector('details[open]'))) {
+      e.preventDefault();
+    }
+  });
 })();

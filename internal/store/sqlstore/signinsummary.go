@@ -11,8 +11,9 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
-// maxSummaryBuckets bounds a summary's buckets (a week of hours, with room).
-const maxSummaryBuckets = 1000
+// maxSummaryBuckets bounds a summary's buckets: the API's 1,000, plus the
+// two that widening a span to whole intervals may add.
+const maxSummaryBuckets = 1002
 
 // SummarizeSignIns implements store.SignInSummary: two grouped scans of
 // the span on the (tenant, time) index, run at once on two read
@@ -20,7 +21,7 @@ const maxSummaryBuckets = 1000
 func (db *DB) SummarizeSignIns(ctx context.Context, q store.SignInSummaryQuery) (store.SignInSummary, error) {
 	span := q.Until.Sub(q.Since)
 	if q.Bucket <= 0 || span <= 0 || span/q.Bucket > maxSummaryBuckets {
-		return store.SignInSummary{}, errors.New("summarize sign-ins: a span of 1 to 1,000 buckets")
+		return store.SignInSummary{}, errors.New("summarize sign-ins: a span of 1 to 1,002 buckets")
 	}
 	out := store.SignInSummary{Codes: map[int]int64{}}
 	nBuckets := int((span + q.Bucket - 1) / q.Bucket)
