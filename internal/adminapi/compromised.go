@@ -47,15 +47,11 @@ func (a *API) confirmCompromised(w http.ResponseWriter, r *http.Request, p *prin
 		users = append(users, u)
 	}
 	for _, u := range users {
-		prev := u.UpdatedAt
-		u.UpdatedAt, u.SignInSessionsValidFrom = a.later(prev), RevocationTime(a.now())
-		if err := a.store.UpdateUser(ctxDetached(r), u); err != nil {
-			a.internal(w, r, err)
+		id := u.ID
+		u, devices, err := a.endSessions(ctxDetached(r), u)
+		if a.userGone(w, r, id, err) {
 			return
-		}
-		a.changed(u)
-		devices, err := a.store.RevokeDeviceCookies(ctxDetached(r), u.TenantID, u.ID, a.now())
-		if err != nil {
+		} else if err != nil {
 			a.internal(w, r, err)
 			return
 		}

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -104,6 +105,32 @@ func userTarget(u store.User) auditTarget {
 	return auditTarget{ID: u.ID, DisplayName: u.DisplayName, Type: "User", UserPrincipalName: u.UserPrincipalName}
 }
 
+// endSessions ends every session of u: tokens issued before the next
+// whole second stop working, and its device cookies are revoked (a
+// browser that was signed in, on a stolen laptop, must not keep the
+// lockout budget of the user's own device). It answers the user as
+// written and how many device cookies were revoked.
+func (a *API) endSessions(ctx context.Context, u store.User) (store.User, int, error) {
+	u, err := a.dir.ModifyUser(ctx, u.TenantID, u.ID, func(cur *store.User) {
+		cur.SignInSessionsValidFrom = RevocationTime(a.now())
+	})
+	if err != nil {
+		return u, 0, err
+	}
+	a.changed(u)
+	devices, err := a.store.RevokeDeviceCookies(ctx, u.TenantID, u.ID, a.now())
+	return u, devices, err
+}
+
+// userGone answers 404 when err says the user was deleted meanwhile.
+func (a *API) userGone(w http.ResponseWriter, r *http.Request, id string, err error) bool {
+	if !errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	writeError(w, r, http.StatusNotFound, codeNotFound, "User '"+truncateID(id)+"' does not exist.")
+	return true
+}
+
 // revokeSessions is Graph's revokeSignInSessions: tokens issued before now
 // stop working with the API (and refresh tokens, once they can be redeemed).
 func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -115,18 +142,10 @@ func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, p *principa
 	if !a.mayManage(w, r, p, u.ID, "Revoke sign-in sessions", target) {
 		return
 	}
-	prev := u.UpdatedAt
-	u.UpdatedAt = a.later(prev)
-	u.SignInSessionsValidFrom = RevocationTime(a.now())
-	if err := a.store.UpdateUser(r.Context(), u); err != nil {
-		a.internal(w, r, err)
+	u, devices, err := a.endSessions(ctxDetached(r), u)
+	if a.userGone(w, r, target.ID, err) {
 		return
-	}
-	a.changed(u)
-	// Device cookies too: a browser that was signed in (a stolen laptop)
-	// must not keep the lockout budget of the user's own device.
-	devices, err := a.store.RevokeDeviceCookies(ctxDetached(r), u.TenantID, u.ID, a.now())
-	if err != nil {
+	} else if err != nil {
 		a.internal(w, r, err)
 		return
 	}
@@ -161,14 +180,13 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	temp := password.Generate()
-	u, err := a.dir.SetPassword(r.Context(), u, temp, true)
-	if err != nil {
-		a.internal(w, r, fmt.Errorf("reset password: %w", err))
+	u, err := a.dir.SetPassword(r.Context(), u, temp, true, func(cur *store.User) {
+		cur.SignInSessionsValidFrom = RevocationTime(a.now())
+	})
+	if a.userGone(w, r, target.ID, err) {
 		return
-	}
-	u.SignInSessionsValidFrom = RevocationTime(a.now())
-	if err := a.store.UpdateUser(r.Context(), u); err != nil {
-		a.internal(w, r, err)
+	} else if err != nil {
+		a.internal(w, r, fmt.Errorf("reset password: %w", err))
 		return
 	}
 	a.changed(u)

@@ -175,32 +175,31 @@ func (s *Service) FindUser(ctx context.Context, t store.Tenant, ref string) (sto
 	return s.store.UserByLogin(ctx, t.ID, key)
 }
 
-// SetPassword applies the policy and stores a new password.
-func (s *Service) SetPassword(ctx context.Context, u store.User, plain string, forceChange bool) (store.User, error) {
-	t, err := s.store.GetTenant(ctx, u.TenantID)
-	if err != nil {
-		return store.User{}, fmt.Errorf("tenant of %s: %w", u.UserPrincipalName, err)
-	}
-	h, err := s.hashChecked(plain, u, t.BannedPasswordTerms)
+// SetPassword applies the policy and stores a new password, with any
+// further changes in also (a reset's session revocation, say) in the same
+// write. The write goes through ModifyUser, so the time spent hashing
+// cannot let it undo a change made meanwhile.
+func (s *Service) SetPassword(ctx context.Context, u store.User, plain string, forceChange bool,
+	also ...func(*store.User)) (store.User, error) {
+	h, err := s.newPasswordHash(ctx, u, plain)
 	if err != nil {
 		return store.User{}, err
 	}
-	u.PasswordHash, u.ForceChangePasswordNextSignIn = h, forceChange
-	u.LastPasswordChangeDateTime, u.UpdatedAt = s.now(), s.now()
-	return u, s.store.UpdateUser(ctx, u)
+	return s.ModifyUser(ctx, u.TenantID, u.ID, func(cur *store.User) {
+		cur.PasswordHash, cur.ForceChangePasswordNextSignIn, cur.LastPasswordChangeDateTime = h, forceChange, s.now()
+		for _, change := range also {
+			change(cur)
+		}
+	})
 }
 
 // ChangePassword is SetPassword by the user (the forced change at sign-in),
 // applied only if the account did not change since u was read: a hash
 // takes long enough for an administrator to disable the account or revoke
-// its sessions meanwhile, and a write from the old copy would undo that.
+// its sessions meanwhile, and the user's change must not survive that.
 // A change made in between is store.ErrConflict.
 func (s *Service) ChangePassword(ctx context.Context, u store.User, plain string) (store.User, error) {
-	t, err := s.store.GetTenant(ctx, u.TenantID)
-	if err != nil {
-		return store.User{}, fmt.Errorf("tenant of %s: %w", u.UserPrincipalName, err)
-	}
-	h, err := s.hashChecked(plain, u, t.BannedPasswordTerms)
+	h, err := s.newPasswordHash(ctx, u, plain)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -208,6 +207,40 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, plain string
 	u.PasswordHash, u.ForceChangePasswordNextSignIn = h, false
 	u.LastPasswordChangeDateTime, u.UpdatedAt = s.now(), later(prev, s.now())
 	return u, s.store.UpdateUserIfUnchanged(ctx, u, prev)
+}
+
+// newPasswordHash checks plain against the policy and the tenant's banned
+// terms for u, and hashes it with the current parameters.
+func (s *Service) newPasswordHash(ctx context.Context, u store.User, plain string) (string, error) {
+	t, err := s.store.GetTenant(ctx, u.TenantID)
+	if err != nil {
+		return "", fmt.Errorf("tenant of %s: %w", u.UserPrincipalName, err)
+	}
+	return s.hashChecked(plain, u, t.BannedPasswordTerms)
+}
+
+// maxModifyAttempts bounds ModifyUser's rereads under contention.
+const maxModifyAttempts = 8
+
+// ModifyUser applies change to the user as stored now and writes it only if
+// nobody wrote in between, reading again and reapplying otherwise, so a
+// change never undoes another made meanwhile (an administrator disabling
+// the account while another's reset is hashing, say). It answers the user
+// as written; store.ErrNotFound if the user is gone.
+func (s *Service) ModifyUser(ctx context.Context, tenantID, id string, change func(*store.User)) (store.User, error) {
+	for attempt := 1; ; attempt++ {
+		u, err := s.store.GetUser(ctx, tenantID, id)
+		if err != nil {
+			return store.User{}, err
+		}
+		prev := u.UpdatedAt
+		change(&u)
+		u.UpdatedAt = later(prev, s.now())
+		err = s.store.UpdateUserIfUnchanged(ctx, u, prev)
+		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == maxModifyAttempts {
+			return u, err
+		}
+	}
 }
 
 // Rehash stores a new hash of a password that just verified, so old
@@ -237,8 +270,7 @@ func later(prev, now time.Time) time.Time {
 
 // SetEnabled enables or disables sign-in for u.
 func (s *Service) SetEnabled(ctx context.Context, u store.User, enabled bool) (store.User, error) {
-	u.AccountEnabled, u.UpdatedAt = enabled, s.now()
-	return u, s.store.UpdateUser(ctx, u)
+	return s.ModifyUser(ctx, u.TenantID, u.ID, func(cur *store.User) { cur.AccountEnabled = enabled })
 }
 
 // Limits on custom banned password terms, as on Entra.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -182,5 +183,43 @@ func TestImportCSVMalformedQuoteIsAnError(t *testing.T) {
 	_, err := svc.ImportCSV(context.Background(), tn, strings.NewReader("userPrincipalName,displayName,password\nbad\"q@contoso.test,X,pw\n"))
 	if !errors.Is(err, directory.ErrInvalid) || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("malformed CSV row: %v", err)
+	}
+}
+
+// TestSetPasswordKeepsChangesMadeMeanwhile: an administrator disables the
+// account while another's password reset is being written (here, from
+// inside the reset's own change, so the two are sure to cross). The reset
+// reads the account again and applies itself to it: both changes stand,
+// where a write from the copy the reset started with would re-enable it.
+func TestSetPasswordKeepsChangesMadeMeanwhile(t *testing.T) {
+	svc, db, tn := newService(t)
+	ctx := context.Background()
+	u, err := svc.AddUser(ctx, tn, directory.NewUser{UserPrincipalName: "erin@contoso.test", DisplayName: "Erin",
+		Password: "first-password-2026", AccountEnabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crossed := false
+	revoked := time.Now().Add(time.Minute).UTC().Truncate(time.Second)
+	got, err := svc.SetPassword(ctx, u, "second-password-2026", true, func(cur *store.User) {
+		cur.SignInSessionsValidFrom = revoked
+		if !crossed {
+			crossed = true
+			if _, err := svc.SetEnabled(ctx, u, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.GetUser(ctx, tn.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.AccountEnabled || !stored.ForceChangePasswordNextSignIn || !stored.SignInSessionsValidFrom.Equal(revoked) ||
+		stored.PasswordHash == u.PasswordHash || stored.PasswordHash != got.PasswordHash {
+		t.Fatalf("after a reset crossed by a disable: enabled %v, force change %v, sessions from %v, new hash %v",
+			stored.AccountEnabled, stored.ForceChangePasswordNextSignIn, stored.SignInSessionsValidFrom, stored.PasswordHash != u.PasswordHash)
 	}
 }
