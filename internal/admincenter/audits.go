@@ -1,7 +1,6 @@
 package admincenter
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -97,25 +96,14 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if tok := q.Get("page"); tok != "" {
 		aq.Set("$skiptoken", tok)
 	}
-	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/directoryAudits?"+aq.Encode(), v.Token, nil, "")
-	var page struct {
-		Value    []audit `json:"value"`
-		NextLink string  `json:"@odata.nextLink"`
-	}
-	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
-		view.Error = apiMessage(code, body)
-		c.render(w, max(code, http.StatusBadRequest), "audits.html", view)
-		return
-	}
-	view.Audits = page.Value
-	if next, err := url.Parse(page.NextLink); err == nil && page.NextLink != "" {
-		nq := url.Values{"page": {next.Query().Get("$skiptoken")}}
-		for k, v := range map[string]string{"from": f.From, "to": f.To, "activity": f.Activity, "target": f.Target} {
-			if v != "" {
-				nq.Set(k, v)
-			}
+	page, status, message := readCollection[audit](c, r, v, "/v1.0/auditLogs/directoryAudits?"+aq.Encode())
+	view.Audits, view.Error = page.Value, message
+	filter := url.Values{}
+	for k, v := range map[string]string{"from": f.From, "to": f.To, "activity": f.Activity, "target": f.Target} {
+		if v != "" {
+			filter.Set(k, v)
 		}
-		view.Next = "/admin/audits?" + nq.Encode()
 	}
-	c.render(w, http.StatusOK, "audits.html", view)
+	view.Next = nextPageLink("/admin/audits", filter, page.NextLink)
+	c.render(w, status, "audits.html", view)
 }

@@ -1,9 +1,11 @@
 package admincenter
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 )
 
 // call sends one request to the server's own handlers, in process, with
@@ -52,4 +54,45 @@ func (c *Center) stream(w http.ResponseWriter, r *http.Request, target, token st
 	req.Host = r.Host
 	req.Header.Set("Authorization", "Bearer "+token)
 	c.backend.ServeHTTP(w, req)
+}
+
+// collection is one page of a Graph collection as the API answers it.
+type collection[T any] struct {
+	Value    []T    `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+// readCollection GETs a collection with the administrator's token. On a
+// refusal or failure it answers the status and a sentence for the page,
+// and an empty collection.
+func readCollection[T any](c *Center, r *http.Request, v *viewer, target string) (collection[T], int, string) {
+	code, body := c.call(r, http.MethodGet, target, v.Token, nil, "")
+	var page collection[T]
+	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
+		return collection[T]{}, max(code, http.StatusBadRequest), apiMessage(code, body)
+	}
+	return page, http.StatusOK, ""
+}
+
+// values is readCollection for the parts of a page that are shown when
+// they can be read and left out otherwise.
+func values[T any](c *Center, r *http.Request, v *viewer, target string) []T {
+	page, _, _ := readCollection[T](c, r, v, target)
+	return page.Value
+}
+
+// nextPageLink is the console's link to the page after this one: path with
+// the filter the page was drawn with and the API's skip token, or "" on
+// the last page.
+func nextPageLink(path string, filter url.Values, apiNextLink string) string {
+	next, err := url.Parse(apiNextLink)
+	if err != nil || apiNextLink == "" {
+		return ""
+	}
+	q := url.Values{}
+	for k, vs := range filter {
+		q[k] = vs
+	}
+	q.Set("page", next.Query().Get("$skiptoken"))
+	return path + "?" + q.Encode()
 }

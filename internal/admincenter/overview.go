@@ -83,14 +83,7 @@ func (c *Center) overviewPage(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 	}
 	if view.ShowBlocks {
-		var blocks struct {
-			Value []store.IPBlock `json:"value"`
-		}
-		q := url.Values{"$filter": {"active eq true"}}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/ipBlocks?"+q.Encode(), v.Token, nil, ""); code == http.StatusOK {
-			_ = json.Unmarshal(body, &blocks)
-		}
-		view.Blocks = blocks.Value
+		view.Blocks = values[store.IPBlock](c, r, v, activeBlocksPath)
 	}
 	c.render(w, http.StatusOK, "overview.html", view)
 }
@@ -153,14 +146,7 @@ func (c *Center) fillSummary(r *http.Request, v *viewer, view *overviewView, now
 func (c *Center) lockRefusals(r *http.Request, v *viewer, now time.Time) []signinlog.Record {
 	filter := "createdDateTime ge " + now.Add(-overviewHours*time.Hour).Format(time.RFC3339) + " and status/errorCode eq 50053"
 	q := url.Values{"$top": {"200"}, "$filter": {filter}, "$select": {"userId,userPrincipalName,userDisplayName"}}
-	code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns?"+q.Encode(), v.Token, nil, "")
-	var page struct {
-		Value []signinlog.Record `json:"value"`
-	}
-	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
-		return nil
-	}
-	return page.Value
+	return values[signinlog.Record](c, r, v, "/v1.0/auditLogs/signIns?"+q.Encode())
 }
 
 // fillLocked finds the users refused as locked in the span and keeps

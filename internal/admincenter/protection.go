@@ -63,6 +63,9 @@ func (c *Center) protectionPage(w http.ResponseWriter, r *http.Request, v *viewe
 	c.render(w, http.StatusOK, "protection.html", view)
 }
 
+// activeBlocksPath lists the IP blocks in force.
+const activeBlocksPath = "/v1.0/portcullis/ipBlocks?%24filter=active+eq+true"
+
 // loadProtection reads each section the viewer's roles can read.
 func (c *Center) loadProtection(r *http.Request, v *viewer) protectionView {
 	view := protectionView{layout: c.layoutFor(v, "protection", "Protection"), Problems: map[string]string{}, Can: map[string]bool{
@@ -75,28 +78,9 @@ func (c *Center) loadProtection(r *http.Request, v *viewer) protectionView {
 		}
 	}
 	if v.can(rbac.IPProtectionRead) {
-		var blocks struct {
-			Value []store.IPBlock `json:"value"`
-		}
-		q := url.Values{"$filter": {"active eq true"}}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/ipBlocks?"+q.Encode(), v.Token, nil, ""); code == http.StatusOK {
-			_ = json.Unmarshal(body, &blocks)
-		}
-		view.Blocks = blocks.Value
-		var feeds struct {
-			Value []feed `json:"value"`
-		}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/portcullis/feeds", v.Token, nil, ""); code == http.StatusOK {
-			_ = json.Unmarshal(body, &feeds)
-		}
-		view.Feeds = feeds.Value
-		var locs struct {
-			Value []location `json:"value"`
-		}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/identity/conditionalAccess/namedLocations", v.Token, nil, ""); code == http.StatusOK {
-			_ = json.Unmarshal(body, &locs)
-		}
-		view.Locations = locs.Value
+		view.Blocks = values[store.IPBlock](c, r, v, activeBlocksPath)
+		view.Feeds = values[feed](c, r, v, "/v1.0/portcullis/feeds")
+		view.Locations = values[location](c, r, v, "/v1.0/identity/conditionalAccess/namedLocations")
 	}
 	return view
 }

@@ -158,23 +158,9 @@ func (c *Center) renderSignIns(w http.ResponseWriter, r *http.Request, v *viewer
 		if tok := r.URL.Query().Get("page"); tok != "" {
 			q.Set("$skiptoken", tok)
 		}
-		code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns?"+q.Encode(), v.Token, nil, "")
-		var page struct {
-			Value    []signinlog.Record `json:"value"`
-			NextLink string             `json:"@odata.nextLink"`
-		}
-		switch {
-		case code == http.StatusOK && json.Unmarshal(body, &page) == nil:
-			view.Records = page.Value
-			if next, err := url.Parse(page.NextLink); err == nil && page.NextLink != "" {
-				nq := f.query()
-				nq.Set("page", next.Query().Get("$skiptoken"))
-				view.Next = "/admin/signins?" + nq.Encode()
-			}
-		default:
-			status = code
-			view.Error = apiMessage(code, body)
-		}
+		var page collection[signinlog.Record]
+		page, status, view.Error = readCollection[signinlog.Record](c, r, v, "/v1.0/auditLogs/signIns?"+q.Encode())
+		view.Records, view.Next = page.Value, nextPageLink("/admin/signins", f.query(), page.NextLink)
 	} else {
 		status = http.StatusBadRequest
 		redrawWhole(w, r)

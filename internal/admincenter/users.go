@@ -42,25 +42,14 @@ func (c *Center) usersPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if tok := r.URL.Query().Get("page"); tok != "" {
 		q.Set("$skiptoken", tok)
 	}
-	code, body := c.call(r, http.MethodGet, "/v1.0/users?"+q.Encode(), v.Token, nil, "")
-	var page struct {
-		Value    []user `json:"value"`
-		NextLink string `json:"@odata.nextLink"`
+	page, status, message := readCollection[user](c, r, v, "/v1.0/users?"+q.Encode())
+	view.Users, view.Error = page.Value, message
+	filter := url.Values{}
+	if search != "" {
+		filter.Set("q", search)
 	}
-	if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
-		view.Error = apiMessage(code, body)
-		c.render(w, max(code, http.StatusBadRequest), "users.html", view)
-		return
-	}
-	view.Users = page.Value
-	if next, err := url.Parse(page.NextLink); err == nil && page.NextLink != "" {
-		nq := url.Values{"page": {next.Query().Get("$skiptoken")}}
-		if search != "" {
-			nq.Set("q", search)
-		}
-		view.Next = "/admin/users?" + nq.Encode()
-	}
-	c.render(w, http.StatusOK, "users.html", view)
+	view.Next = nextPageLink("/admin/users", filter, page.NextLink)
+	c.render(w, status, "users.html", view)
 }
 
 // userView is one user's page.
@@ -133,29 +122,18 @@ func (c *Center) loadUser(r *http.Request, v *viewer) (userView, int) {
 	if v.can(rbac.RolesRead) {
 		view.RolesShown = true
 		q := url.Values{"$filter": {"principalId eq " + odataString(view.User.ID)}}
-		var ra struct {
-			Value []struct {
-				RoleDefinitionID string `json:"roleDefinitionId"`
-			} `json:"value"`
+		type assignment struct {
+			RoleDefinitionID string `json:"roleDefinitionId"`
 		}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/roleManagement/directory/roleAssignments?"+q.Encode(), v.Token, nil, ""); code == http.StatusOK &&
-			json.Unmarshal(body, &ra) == nil {
-			for _, a := range ra.Value {
-				if role, ok := rbac.RoleByID(a.RoleDefinitionID); ok {
-					view.Roles = append(view.Roles, role.Name)
-				}
+		for _, a := range values[assignment](c, r, v, "/v1.0/roleManagement/directory/roleAssignments?"+q.Encode()) {
+			if role, ok := rbac.RoleByID(a.RoleDefinitionID); ok {
+				view.Roles = append(view.Roles, role.Name)
 			}
 		}
 	}
 	if v.can(rbac.SignInsRead) {
 		q := url.Values{"$filter": {"userId eq " + odataString(view.User.ID)}, "$top": {"10"}}
-		var page struct {
-			Value []signinlog.Record `json:"value"`
-		}
-		if code, body := c.call(r, http.MethodGet, "/v1.0/auditLogs/signIns?"+q.Encode(), v.Token, nil, ""); code == http.StatusOK &&
-			json.Unmarshal(body, &page) == nil {
-			view.SignIns = page.Value
-		}
+		view.SignIns = values[signinlog.Record](c, r, v, "/v1.0/auditLogs/signIns?"+q.Encode())
 	} else {
 		view.SignInsNote = "Your roles do not read sign-in logs."
 	}
