@@ -16,8 +16,9 @@ import (
 	"github.com/portcullis-idp/portcullis/internal/store"
 )
 
-// directoryAudit is Graph's directoryAudit resource.
-type directoryAudit struct {
+// DirectoryAudit is Graph's directoryAudit resource, as the API writes and
+// answers it (the CLI and the admin center read it with this type too).
+type DirectoryAudit struct {
 	ID                  string        `json:"id"`
 	Category            string        `json:"category"`
 	CorrelationID       string        `json:"correlationId"`
@@ -100,7 +101,7 @@ func (a *API) auditAll(r *http.Request, p *principal, entries []auditEntry) {
 }
 
 func (a *API) auditRow(r *http.Request, p *principal, e auditEntry) store.AuditRow {
-	rec := directoryAudit{ID: uuid.NewString(), Category: e.category, CorrelationID: httpx.CorrelationID(r.Context()),
+	rec := DirectoryAudit{ID: uuid.NewString(), Category: e.category, CorrelationID: httpx.CorrelationID(r.Context()),
 		Result: "success", ActivityDisplayName: e.activity, ActivityDateTime: a.now().UTC().Format(time.RFC3339Nano),
 		LoggedByService: "Core Directory", OperationType: e.operation, TargetResources: e.targets,
 		AdditionalDetails: append(e.details, keyValue{Key: "request-id", Value: httpx.RequestID(r.Context())})}

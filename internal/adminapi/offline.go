@@ -41,7 +41,7 @@ func RecordOffline(ctx context.Context, s store.DirectoryAudits, osUser string, 
 		if c.Property != "" {
 			target.ModifiedProperties = []modifiedProperty{{DisplayName: c.Property, OldValue: c.OldValue, NewValue: c.NewValue}}
 		}
-		rec := directoryAudit{ID: uuid.NewString(), Category: c.Category, CorrelationID: correlation, Result: "success",
+		rec := DirectoryAudit{ID: uuid.NewString(), Category: c.Category, CorrelationID: correlation, Result: "success",
 			ActivityDisplayName: c.Activity, ActivityDateTime: now.Format(time.RFC3339Nano), LoggedByService: "Core Directory",
 			OperationType: c.Operation, TargetResources: []auditTarget{target},
 			InitiatedBy:       initiatedBy{App: &auditApp{DisplayName: "portcullis CLI (offline, on the data directory) run by " + osUser}},

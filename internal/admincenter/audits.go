@@ -6,38 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// audit is a Graph directoryAudit as the API answers it.
-type audit struct {
-	ID                  string `json:"id"`
-	Category            string `json:"category"`
-	CorrelationID       string `json:"correlationId"`
-	Result              string `json:"result"`
-	ResultReason        string `json:"resultReason"`
-	ActivityDisplayName string `json:"activityDisplayName"`
-	ActivityDateTime    string `json:"activityDateTime"`
-	InitiatedBy         struct {
-		User *struct {
-			UserPrincipalName string `json:"userPrincipalName"`
-			IPAddress         string `json:"ipAddress"`
-		} `json:"user"`
-		App *struct {
-			DisplayName string `json:"displayName"`
-		} `json:"app"`
-	} `json:"initiatedBy"`
-	TargetResources []struct {
-		ID                 string `json:"id"`
-		DisplayName        string `json:"displayName"`
-		Type               string `json:"type"`
-		UserPrincipalName  string `json:"userPrincipalName"`
-		ModifiedProperties []struct {
-			DisplayName string `json:"displayName"`
-			OldValue    string `json:"oldValue"`
-			NewValue    string `json:"newValue"`
-		} `json:"modifiedProperties"`
-	} `json:"targetResources"`
-}
+	"github.com/portcullis-idp/portcullis/internal/adminapi"
+)
 
 // auditFilter is the audit log page's filter form (the query string).
 type auditFilter struct{ From, To, Activity, Target string }
@@ -46,7 +17,7 @@ type auditsView struct {
 	layout
 	Filter   auditFilter
 	Problems map[string]string
-	Audits   []audit
+	Audits   []adminapi.DirectoryAudit
 	Next     string // the next page's link, "" on the last
 	Error    string
 }
@@ -96,7 +67,7 @@ func (c *Center) auditsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if tok := q.Get("page"); tok != "" {
 		aq.Set("$skiptoken", tok)
 	}
-	page, status, message := readCollection[audit](c, r, v, "/v1.0/auditLogs/directoryAudits?"+aq.Encode())
+	page, status, message := readCollection[adminapi.DirectoryAudit](c, r, v, "/v1.0/auditLogs/directoryAudits?"+aq.Encode())
 	view.Audits, view.Error = page.Value, message
 	filter := url.Values{}
 	for k, v := range map[string]string{"from": f.From, "to": f.To, "activity": f.Activity, "target": f.Target} {

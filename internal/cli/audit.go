@@ -30,28 +30,6 @@ type auditFilter struct {
 	top           int
 }
 
-// auditRecord is the part of a directoryAudit record the table shows; the
-// JSON output is the whole record.
-type auditRecord struct {
-	ActivityDateTime    string `json:"activityDateTime"`
-	ActivityDisplayName string `json:"activityDisplayName"`
-	Result              string `json:"result"`
-	ResultReason        string `json:"resultReason"`
-	InitiatedBy         struct {
-		User *struct {
-			UserPrincipalName string `json:"userPrincipalName"`
-			IPAddress         string `json:"ipAddress"`
-		} `json:"user"`
-		App *struct {
-			DisplayName string `json:"displayName"`
-		} `json:"app"`
-	} `json:"initiatedBy"`
-	TargetResources []struct {
-		DisplayName       string `json:"displayName"`
-		UserPrincipalName string `json:"userPrincipalName"`
-	} `json:"targetResources"`
-}
-
 func newAuditListCmd() *cobra.Command {
 	var f auditFilter
 	cmd := &cobra.Command{
@@ -155,7 +133,7 @@ func renderAudits(w io.Writer, format string, raw []json.RawMessage) error {
 	return render(w, format, map[string]any{"value": raw}, func(tw io.Writer) {
 		fmt.Fprintln(tw, "TIME\tACTIVITY\tRESULT\tBY\tTARGET")
 		for _, r := range raw {
-			var a auditRecord
+			var a adminapi.DirectoryAudit
 			if json.Unmarshal(r, &a) != nil {
 				continue
 			}
