@@ -183,7 +183,13 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.pg {
 		return db.inTxPostgres(ctx, fn)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	return db.runTx(ctx, nil, fn)
+}
+
+// runTx is one attempt: begin with opts, fn, commit (or roll back on
+// fn's error).
+func (db *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

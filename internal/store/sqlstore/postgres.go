@@ -118,19 +118,9 @@ func (db *DB) inTxPostgres(ctx context.Context, fn func(tx *sql.Tx) error) error
 	return fmt.Errorf("gave up after %d serialization failures: %w", maxTxAttempts, err)
 }
 
+// attemptTx is one SERIALIZABLE attempt of a transaction.
 func (db *DB) attemptTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return db.runTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
 }
 
 // retryable reports a serialization failure or a deadlock: the transaction
