@@ -251,6 +251,18 @@ func (g *Guard) readBudget(ctx context.Context, src source) (store.BudgetState, 
 	return st, err
 }
 
+// currentBudget reads src's stored budget for a compare-and-swap and
+// brings it up to now under policy p (expired failures and locks gone).
+func (g *Guard) currentBudget(ctx context.Context, src source, p store.LockoutPolicy) (store.BudgetState, time.Time, error) {
+	st, err := src.backend.GetBudget(ctx, src.key)
+	if err != nil {
+		return st, time.Time{}, fmt.Errorf("read budget: %w", err)
+	}
+	now := g.now()
+	normalise(&st, p, src.threshold, now)
+	return st, now, nil
+}
+
 // maxCASRetries bounds retries when another process changed the budget
 // between read and write.
 const maxCASRetries = 8
@@ -265,12 +277,10 @@ func (g *Guard) settle(ctx context.Context, a Attempt, src source, p store.Locko
 		defer g.inflight.add(k, -1)
 	}
 	for range maxCASRetries {
-		st, err := src.backend.GetBudget(ctx, src.key)
+		st, now, err := g.currentBudget(ctx, src, p)
 		if err != nil {
-			return fmt.Errorf("read budget: %w", err)
+			return err
 		}
-		now := g.now()
-		normalise(&st, p, src.threshold, now)
 		held := dropReservation(&st, out.reservation, now)
 		if out.Correct && st.Version > 0 && len(st.Failures) == 0 && len(st.Typos) == 0 && !held {
 			// Nothing for the success to reset: skip the write, which under

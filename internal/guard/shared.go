@@ -23,12 +23,10 @@ const reservationTTL = 30 * time.Second
 // instances they arrive at.
 func (g *Guard) admitShared(ctx context.Context, src source, p store.LockoutPolicy, mac string, notBefore time.Time, out *Outcome) error {
 	for range maxCASRetries {
-		st, err := src.backend.GetBudget(ctx, src.key)
+		st, now, err := g.currentBudget(ctx, src, p)
 		if err != nil {
-			return fmt.Errorf("read budget: %w", err)
+			return err
 		}
-		now := g.now()
-		normalise(&st, p, src.threshold, now)
 		out.fill(st)
 		pruned := dropExpiredReservations(&st, now)
 		switch {
@@ -69,12 +67,10 @@ func (g *Guard) release(ctx context.Context, src source, p store.LockoutPolicy, 
 		return
 	}
 	for range maxCASRetries {
-		st, err := src.backend.GetBudget(ctx, src.key)
+		st, now, err := g.currentBudget(ctx, src, p)
 		if err != nil {
 			break
 		}
-		now := g.now()
-		normalise(&st, p, src.threshold, now)
 		if !dropReservation(&st, out.reservation, now) {
 			return
 		}
@@ -147,28 +143,27 @@ func (g *Guard) sharedStateDown(src source, p store.LockoutPolicy, cause error) 
 
 // noteOutage logs the shared state's outage, rate-limited.
 func (g *Guard) noteOutage(cause error, local bool) {
-	g.outageMu.Lock()
-	defer g.outageMu.Unlock()
-	now := g.now()
-	if now.Sub(g.outageLogged) < 10*time.Second {
-		return
-	}
-	g.outageLogged = now
-	g.logger.Error("shared lockout state unavailable: unfamiliar sign-ins are refused with a throttling error, "+
+	g.logOutage(&g.outageLogged, "shared lockout state unavailable: unfamiliar sign-ins are refused with a throttling error, "+
 		"familiar ones continue against local budgets at half the threshold (state.on_unavailable)",
 		"error", cause, "this_attempt_local", local, "policy", g.unavailable)
 }
 
-// noteDetectionOutage logs, at most every 10 s, that the shared detection
-// windows could not be reached and attempts are counted in process.
+// noteDetectionOutage logs that the shared detection windows could not be
+// reached and attempts are counted in process, rate-limited.
 func (g *Guard) noteDetectionOutage(cause error) {
+	g.logOutage(&g.detectionOutageLogged, "shared attack-detection windows unavailable: attempts are counted by this "+
+		"instance alone until they answer", "error", cause)
+}
+
+// logOutage logs an outage at most every 10 s (last is when it last did):
+// under attack every attempt meets the outage, and the log must not drown.
+func (g *Guard) logOutage(last *time.Time, msg string, args ...any) {
 	g.outageMu.Lock()
 	defer g.outageMu.Unlock()
 	now := g.now()
-	if now.Sub(g.detectionOutageLogged) < 10*time.Second {
+	if now.Sub(*last) < 10*time.Second {
 		return
 	}
-	g.detectionOutageLogged = now
-	g.logger.Error("shared attack-detection windows unavailable: attempts are counted by this instance alone until they answer",
-		"error", cause)
+	*last = now
+	g.logger.Error(msg, args...)
 }
