@@ -161,13 +161,9 @@ func (a *API) listAudits(w http.ResponseWriter, r *http.Request, p *principal) {
 			return
 		}
 	}
-	if tok := query.Get("$skiptoken"); tok != "" {
-		cursor, err := decodeCursor(tok)
-		if err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid $skiptoken.")
-			return
-		}
-		q.After = &cursor
+	if q.After, err = skipToken(query); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
 	}
 	rows, err := a.store.QueryAudits(r.Context(), q)
 	if err != nil {

@@ -47,13 +47,9 @@ func (a *API) listMySignIns(w http.ResponseWriter, r *http.Request, p *principal
 	f := store.SignInFilter{TenantID: p.tenantID, Limit: top, Where: &odata.And{
 		Left:  &odata.Compare{Field: "userId", Op: odata.Eq, Value: odata.Value{Type: odata.String, Str: p.id}},
 		Right: &odata.Compare{Field: "createdDateTime", Op: odata.Ge, Value: odata.Value{Type: odata.DateTime, Time: since}}}}
-	if tok := q.Get("$skiptoken"); tok != "" {
-		c, err := decodeCursor(tok)
-		if err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid $skiptoken.")
-			return
-		}
-		f.After = &c
+	if f.After, err = skipToken(q); err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
 	}
 	rows, err := a.store.FindSignIns(r.Context(), f)
 	if err != nil {

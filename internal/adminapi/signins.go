@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -71,14 +72,8 @@ func (a *API) parseSignInQuery(r *http.Request, tenantID string) (signInQuery, e
 			}
 		}
 	}
-	if tok := q.Get("$skiptoken"); tok != "" {
-		cursor, err := decodeCursor(tok)
-		if err != nil {
-			return out, badQuery("Invalid $skiptoken.")
-		}
-		out.filter.After = &cursor
-	}
-	return out, nil
+	out.filter.After, err = skipToken(q)
+	return out, err
 }
 
 type queryError string
@@ -170,6 +165,19 @@ func project(body []byte, fields []string) (json.RawMessage, error) {
 
 func encodeCursor(c store.SignInCursor) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "|" + c.ID))
+}
+
+// skipToken is the keyset cursor a $skiptoken carries (nil without one).
+func skipToken(q url.Values) (*store.SignInCursor, error) {
+	tok := q.Get("$skiptoken")
+	if tok == "" {
+		return nil, nil
+	}
+	c, err := decodeCursor(tok)
+	if err != nil {
+		return nil, badQuery("Invalid $skiptoken.")
+	}
+	return &c, nil
 }
 
 func decodeCursor(s string) (store.SignInCursor, error) {
