@@ -2,9 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis-idp/portcullis/internal/store"
+	"github.com/portcullis-idp/portcullis/internal/store/storetest"
 )
 
 // BenchmarkAdminCenterPages measures the console's pages, server side
@@ -27,7 +25,9 @@ func BenchmarkAdminCenterPages(b *testing.B) {
 	}
 	ts := startServer(b, nil)
 	now := time.Now()
-	loadDay(b, ts, n, now)
+	if err := storetest.LoadDay(context.Background(), ts.srv.Store(), ts.tenant.ID, n, now); err != nil {
+		b.Fatal(err)
+	}
 	br := newBrowser(b, "")
 	if p := adminSignIn(b, ts, br, "/admin/", "admin@contoso.test", adminPassword); p.status != http.StatusOK {
 		b.Fatalf("sign-in: %d", p.status)
@@ -59,35 +59,5 @@ func BenchmarkAdminCenterPages(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// loadDay writes n failed and successful sign-ins spread over the last 24
-// hours, from many addresses and 10,000 user names, as the log holds them.
-func loadDay(b *testing.B, ts *testServer, n int, now time.Time) {
-	b.Helper()
-	rng := rand.New(rand.NewPCG(3, 4))
-	codes := []int{50126, 50126, 50126, 50053, 0, 0, 50034, 90055}
-	const batch = 5000
-	for i := 0; i < n; i += batch {
-		rows := make([]store.SignInRow, 0, batch)
-		for j := i; j < min(i+batch, n); j++ {
-			at := now.Add(-24*time.Hour + time.Duration(float64(24*time.Hour)*float64(j)/float64(n)))
-			ip := fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256))
-			if rng.IntN(1000) == 0 {
-				ip = fmt.Sprintf("203.0.113.%d", rng.IntN(256))
-			}
-			user, code := rng.IntN(10000), codes[rng.IntN(len(codes))]
-			id := fmt.Sprintf("%016x-%08d", at.UnixMicro(), j)
-			upn := fmt.Sprintf("user%d@contoso.test", user)
-			body, _ := json.Marshal(map[string]any{"id": id, "createdDateTime": at.UTC().Format(time.RFC3339Nano),
-				"userPrincipalName": upn, "userId": fmt.Sprint("u", user), "appDisplayName": "Bench", "ipAddress": ip,
-				"status": map[string]any{"errorCode": code}})
-			rows = append(rows, store.SignInRow{ID: id, CreatedAt: at, TenantID: ts.tenant.ID, UserID: fmt.Sprint("u", user),
-				UPN: upn, AppID: "app", IPAddress: ip, ErrorCode: code, CorrelationID: fmt.Sprint("c", j), Body: body})
-		}
-		if err := ts.srv.Store().AppendSignIns(context.Background(), rows); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -2,8 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/portcullis-idp/portcullis/internal/store"
 	"github.com/portcullis-idp/portcullis/internal/store/sqlstore"
+	"github.com/portcullis-idp/portcullis/internal/store/storetest"
 	"github.com/portcullis-idp/portcullis/internal/testsvc"
 )
 
@@ -48,7 +47,9 @@ func BenchmarkSignInSummary(b *testing.B) {
 			db := backends[name](b)
 			defer db.Close()
 			now := time.Now()
-			loadSummaryDay(b, db, n, now)
+			if err := storetest.LoadDay(ctx, db, "t", n, now); err != nil {
+				b.Fatal(err)
+			}
 			q := store.SignInSummaryQuery{TenantID: "t", Since: now.Add(-24 * time.Hour).Truncate(time.Hour),
 				Until: now.Truncate(time.Hour).Add(time.Hour), Bucket: time.Hour, TopAddresses: 5, Interrupted: []int{50076}}
 			for b.Loop() {
@@ -57,29 +58,5 @@ func BenchmarkSignInSummary(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// loadSummaryDay writes n records over the last 24 hours: 10,000 user
-// names, addresses at random, the usual mix of codes.
-func loadSummaryDay(b *testing.B, db *sqlstore.DB, n int, now time.Time) {
-	b.Helper()
-	rng := rand.New(rand.NewPCG(5, 6))
-	codes := []int{50126, 50126, 50126, 50053, 0, 0, 50034, 50076}
-	const batch = 5000
-	for i := 0; i < n; i += batch {
-		rows := make([]store.SignInRow, 0, batch)
-		for j := i; j < min(i+batch, n); j++ {
-			at := now.Add(-24*time.Hour + time.Duration(float64(24*time.Hour)*float64(j)/float64(n)))
-			user := rng.IntN(10000)
-			rows = append(rows, store.SignInRow{ID: fmt.Sprintf("%016x-%08d", at.UnixMicro(), j), CreatedAt: at, TenantID: "t",
-				UserID: fmt.Sprint("u", user), UPN: fmt.Sprintf("user%d@contoso.com", user), AppID: "app",
-				IPAddress:     fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256)),
-				ErrorCode:     codes[rng.IntN(len(codes))],
-				CorrelationID: fmt.Sprint("c", j), Body: []byte(`{}`)})
-		}
-		if err := db.AppendSignIns(context.Background(), rows); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
