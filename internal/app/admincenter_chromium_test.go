@@ -44,6 +44,13 @@ func (c *chrome) consoleErrors() func() []string {
 	}
 }
 
+// signInAs types the credentials into the hosted sign-in page and waits
+// for ready, a part of the console page it leads to.
+func signInAs(user, pw, ready string) chromedp.Action {
+	return chromedp.Tasks{chromedp.SetValue(`#username`, user), chromedp.SendKeys(`#password`, pw),
+		chromedp.Click(`button.primary`), chromedp.WaitVisible(ready)}
+}
+
 // requireNoReload fails the test if the page was loaded in full since the
 // marker was set (htmx should have swapped a part), or if the address bar
 // does not show what was done (the link must still be shareable).
@@ -104,8 +111,7 @@ func liveOverviewRefreshes(t *testing.T, ts *testServer, path string) {
 		}
 	})
 	l.run(chromedp.Navigate(ts.base+"/admin/?live=1"), chromedp.WaitVisible(`#password`),
-		chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#overview-live .tiles`),
+		signInAs("admin@contoso.test", adminPassword, `#overview-live .tiles`),
 		chromedp.Click(`#overview-live a[href^="/admin/signins?errorCode="]`),
 		chromedp.WaitVisible(`nav.side a[href="/admin/signins"][aria-current=page]`))
 	wait30s := func(state *string) {
@@ -147,8 +153,7 @@ func cloudAppAdminFindsWhy(t *testing.T, ts *testServer, path string) {
 	errs := c.consoleErrors()
 	c.run(chromedp.Navigate(ts.base+"/admin"), chromedp.WaitVisible(`#password`))
 	c.shoot("admin-01-sign-in")
-	c.run(chromedp.SetValue(`#username`, admin.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`.tiles`))
+	c.run(signInAs(admin.UserPrincipalName, adminTestPassword, `.tiles`))
 	c.shoot("admin-02-overview")
 	// From here on the console loads by htmx: a marker left on the window
 	// survives only if no page is loaded in full.
@@ -194,8 +199,7 @@ func helpdeskUnlocks(t *testing.T, ts *testServer, path string) {
 	h := newChrome(t, path, "198.51.100.21")
 	herrs := h.consoleErrors()
 	h.run(chromedp.Navigate(ts.base+"/admin/users"), chromedp.WaitVisible(`#password`),
-		chromedp.SetValue(`#username`, helpdesk.UserPrincipalName), chromedp.SendKeys(`#password`, adminTestPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.search`),
+		signInAs(helpdesk.UserPrincipalName, adminTestPassword, `form.search`),
 		chromedp.Evaluate(`window.pcMarker = "still here"`, nil),
 		// Typing is enough: the list follows it.
 		chromedp.SendKeys(`#q`, "alice"), chromedp.WaitVisible(`#user-results[data-search="alice"]`))
@@ -241,8 +245,7 @@ func globalAdminByKeyboard(t *testing.T, ts *testServer, path string) {
 	g := newChrome(t, path, "198.51.100.22")
 	gerrs := g.consoleErrors()
 	g.run(chromedp.Navigate(ts.base+"/admin/protection"), chromedp.WaitVisible(`#password`),
-		chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`#h-policy`))
+		signInAs("admin@contoso.test", adminPassword, `#h-policy`))
 	g.shoot("admin-09-protection")
 	// By keyboard: the first Tab reaches the skip link; a section's link
 	// opens with Enter, and focus lands on the new page's content.
@@ -277,8 +280,7 @@ func globalAdminByKeyboard(t *testing.T, ts *testServer, path string) {
 	if !signInPage {
 		t.Fatal("the sign-in page was drawn inside the console")
 	}
-	g.run(chromedp.SetValue(`#username`, "admin@contoso.test"), chromedp.SendKeys(`#password`, adminPassword),
-		chromedp.Click(`button.primary`), chromedp.WaitVisible(`form.search`))
+	g.run(signInAs("admin@contoso.test", adminPassword, `form.search`))
 	if e := gerrs(); len(e) > 0 {
 		t.Fatalf("console errors: %q", e)
 	}
