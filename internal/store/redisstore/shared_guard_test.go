@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-idp/portcullis/internal/directory/password"
 	"github.com/portcullis-idp/portcullis/internal/guard"
@@ -28,18 +29,7 @@ import (
 func TestSharedGuardsKeepTheThreshold(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), sqlstore.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prefix := "portcullis-test:" + uuid.NewString() + ":"
-	t.Cleanup(func() {
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	db, prefix := sharedFixture(t, rdb)
 	shared := withRedisBudgets{DB: db, budgets: redisstore.NewBudgets(rdb, prefix)}
 	params := password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
 	hash, err := password.Hash("right", params)
@@ -117,18 +107,7 @@ func TestSharedDetectionSeesTheWholeSpray(t *testing.T) {
 	for _, shared := range []bool{true, false} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
 			ctx := context.Background()
-			db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), sqlstore.FileName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			prefix := "portcullis-test:" + uuid.NewString() + ":"
-			t.Cleanup(func() {
-				iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-				for iter.Next(ctx) {
-					rdb.Del(ctx, iter.Val())
-				}
-			})
+			db, prefix := sharedFixture(t, rdb)
 			var windows store.DetectionWindows
 			if shared {
 				windows = redisstore.NewDetection(rdb, prefix)
@@ -140,6 +119,7 @@ func TestSharedDetectionSeesTheWholeSpray(t *testing.T) {
 				DeviceCookieThreshold: 2}
 			instances := make([]*guard.Guard, 2)
 			for i := range instances {
+				var err error
 				instances[i], err = guard.New(ctx, guard.Config{Store: withRedisBudgets{DB: db, budgets: redisstore.NewBudgets(rdb, prefix)},
 					Pool: hashpool.New(2, 100, 10*time.Second, nil), Params: password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1},
 					DefaultPolicy: policy, UnknownNameSlots: 1024, Shared: true, Detection: detection, DetectionWindows: windows})
@@ -166,4 +146,24 @@ func TestSharedDetectionSeesTheWholeSpray(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sharedFixture is a SQLite store of its own and a Redis key prefix of its
+// own, whose keys are deleted when the test ends.
+func sharedFixture(t *testing.T, rdb redis.UniversalClient) (*sqlstore.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), sqlstore.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	prefix := "portcullis-test:" + uuid.NewString() + ":"
+	t.Cleanup(func() {
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return db, prefix
 }
